@@ -1,0 +1,5 @@
+import sys
+
+from ontochron.cli import main
+
+sys.exit(main())

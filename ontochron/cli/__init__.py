@@ -1,0 +1,51 @@
+"""The ``ontochron`` command line: one module per sub-command, each with ``register``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+
+from ontochron import __version__
+from ontochron.errors import OntochronError
+
+# Sub-command modules under ontochron.cli, in help order; each defines register(subparsers).
+COMMANDS = ["demo", "analyze", "ingest", "store", "query", "export", "bloom", "label",
+            "verify", "plot", "report"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ontochron",
+        description="Record how the concepts a network learns are born, connect, split and die "
+                    "during training, as a temporal graph.")
+    parser.add_argument("--version", action="version", version=f"ontochron {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"ontochron.cli.{name}") is not None:
+            importlib.import_module(f"ontochron.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a sub-command; bad input gives one clear message and exit code 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except OntochronError as exc:
+        print(f"ontochron {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

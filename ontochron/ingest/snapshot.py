@@ -1,0 +1,200 @@
+"""The exchange format between ingest and ontology: snapshots and their step-aligned stack.
+
+A :class:`Snapshot` holds the binary codes of every concept at one training step as a sparse
+concepts x features matrix (a few percent of features active is normal), optional continuous
+activations, and step metadata. A :class:`CodeStack` aligns many snapshots on one concept
+index so detectors can work with matrix operations over the step axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ontochron.errors import InputError
+
+
+def _as_step(value: Any, source: str | None) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"step must be an integer, got {value!r}", source)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise InputError(f"step must be an integer, got {value!r}", source)
+
+
+def _as_binary_csr(codes: Any, source: str | None, step: int) -> sp.csr_array:
+    """Validate that ``codes`` holds only 0/1 and return it as a boolean CSR array."""
+    if sp.issparse(codes):
+        m = sp.csr_array(codes)
+        data = m.data
+        if data.size and data.dtype != np.bool_:
+            if not np.all(np.isfinite(data)) or not np.all((data == 0) | (data == 1)):
+                raise InputError(f"step {step}: codes must be binary (0/1)", source)
+        m = sp.csr_array(m.astype(bool))
+        m.eliminate_zeros()
+        return m
+    arr = np.asarray(codes)
+    if arr.ndim != 2:
+        raise InputError(f"step {step}: codes must be a 2-D concepts x features matrix, "
+                         f"got shape {arr.shape}", source)
+    if arr.dtype != np.bool_:
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"step {step}: codes must be numeric 0/1, got dtype {arr.dtype}",
+                             source)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise InputError(f"step {step}: codes contain NaN or inf", source)
+        if not np.all((arr == 0) | (arr == 1)):
+            bad = np.argwhere((arr != 0) & (arr != 1))[0]
+            raise InputError(f"step {step}: codes must be binary (0/1); found {arr[tuple(bad)]!r} "
+                             f"at concept row {bad[0]}, feature {bad[1]}", source)
+    return sp.csr_array(arr.astype(bool, copy=False))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Codes of every concept at one training step.
+
+    ``codes`` is a boolean ``scipy.sparse.csr_array`` of shape (n_concepts, n_features), rows in
+    the order of ``concepts``. ``activations`` (optional) is a float32 array of the same shape.
+    Build one with :meth:`Snapshot.create`, which validates its input.
+    """
+
+    step: int
+    concepts: tuple[str, ...]
+    codes: sp.csr_array
+    activations: np.ndarray | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    @classmethod
+    def create(cls, step: Any, concepts: Sequence[str], codes: Any,
+               activations: Any = None, metadata: Mapping[str, Any] | None = None,
+               source: str | None = None) -> Snapshot:
+        """Validate and build a snapshot; raise :class:`InputError` naming ``source`` if bad."""
+        step_i = _as_step(step, source)
+        names = tuple(str(c) for c in concepts)
+        if len(set(names)) != len(names):
+            seen: set[str] = set()
+            dup = next(c for c in names if c in seen or seen.add(c))  # type: ignore[func-returns-value]
+            raise InputError(f"step {step_i}: duplicate concept name {dup!r}", source)
+        m = _as_binary_csr(codes, source, step_i)
+        if m.shape[0] != len(names):
+            raise InputError(f"step {step_i}: {len(names)} concepts but codes have "
+                             f"{m.shape[0]} rows", source)
+        act = None
+        if activations is not None:
+            act = np.asarray(activations, dtype=np.float32)
+            if act.shape != m.shape:
+                raise InputError(f"step {step_i}: activations shape {act.shape} does not match "
+                                 f"codes shape {m.shape}", source)
+            if not np.all(np.isfinite(act)):
+                raise InputError(f"step {step_i}: activations contain NaN or inf", source)
+        return cls(step_i, names, m, act, dict(metadata or {}), source)
+
+    @property
+    def n_concepts(self) -> int:
+        return int(self.codes.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.codes.shape[1])
+
+    def dense(self) -> np.ndarray:
+        """Codes as a dense boolean array (n_concepts, n_features)."""
+        return self.codes.toarray()
+
+
+@dataclass
+class CodeStack:
+    """Snapshots aligned on one concept index, in increasing step order.
+
+    ``codes[t]`` is a boolean CSR array (n_concepts_total, n_features) whose rows follow
+    ``concepts`` (the union over all steps, in order of first appearance); rows of concepts
+    absent at step t are empty and ``present[t]`` is False for them. ``order[t]`` keeps each
+    snapshot's own concept order (indices into ``concepts``).
+    """
+
+    steps: np.ndarray
+    concepts: list[str]
+    n_features: int
+    codes: list[sp.csr_array]
+    present: np.ndarray
+    activations: list[np.ndarray | None]
+    metadata: list[dict[str, Any]]
+    order: list[np.ndarray]
+    sources: list[str | None]
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.steps.shape[0])
+
+    @property
+    def n_concepts(self) -> int:
+        return len(self.concepts)
+
+    def dense(self, t: int) -> np.ndarray:
+        """Codes at step index ``t`` as a dense bool array (n_concepts_total, n_features)."""
+        return self.codes[t].toarray()
+
+    def snapshot(self, t: int) -> Snapshot:
+        """The snapshot at step index ``t`` in its own concept order."""
+        idx = self.order[t]
+        act = self.activations[t]
+        return Snapshot(int(self.steps[t]), tuple(self.concepts[i] for i in idx),
+                        sp.csr_array(self.codes[t][idx]),
+                        None if act is None else act, self.metadata[t], self.sources[t])
+
+    @classmethod
+    def from_snapshots(cls, snapshots: Iterable[Snapshot]) -> CodeStack:
+        """Align snapshots (any order) on a union concept index; validate steps and widths.
+
+        Raises :class:`InputError` on empty input, duplicate steps or a feature count that
+        changes within the run.
+        """
+        snaps = list(snapshots)
+        if not snaps:
+            raise InputError("no snapshots found in the input")
+        snaps.sort(key=lambda s: s.step)
+        for prev, cur in zip(snaps, snaps[1:]):
+            if prev.step == cur.step:
+                where = cur.source or prev.source
+                raise InputError(f"duplicate step {cur.step}", where)
+        n_features = snaps[0].n_features
+        for s in snaps:
+            if s.n_features != n_features:
+                raise InputError(f"step {s.step}: feature count changed within the run "
+                                 f"({s.n_features} vs {n_features} at step {snaps[0].step})",
+                                 s.source)
+        index: dict[str, int] = {}
+        orders: list[np.ndarray] = []
+        for s in snaps:
+            orders.append(np.fromiter((index.setdefault(c, len(index)) for c in s.concepts),
+                                      dtype=np.int64, count=len(s.concepts)))
+        n_total = len(index)
+        codes: list[sp.csr_array] = []
+        present = np.zeros((len(snaps), n_total), dtype=bool)
+        activations: list[np.ndarray | None] = []
+        for t, (s, order) in enumerate(zip(snaps, orders)):
+            present[t, order] = True
+            coo = s.codes.tocoo()
+            m = sp.csr_array((coo.data.astype(bool), (order[coo.row], coo.col)),
+                             shape=(n_total, n_features))
+            m.sum_duplicates()
+            codes.append(m)
+            if s.activations is None:
+                activations.append(None)
+            else:
+                full = np.zeros((n_total, n_features), dtype=np.float32)
+                full[order] = s.activations
+                activations.append(full)
+        return cls(np.array([s.step for s in snaps], dtype=np.int64), list(index), n_features,
+                   codes, present, activations, [dict(s.metadata) for s in snaps], orders,
+                   [s.source for s in snaps])
