@@ -19,6 +19,16 @@ from ontochron.ingest.snapshot import Snapshot
 AGGREGATIONS = ("majority", "rate")
 
 
+def as_numpy(x: Any) -> np.ndarray:
+    """A numpy view of ``x``; torch tensors are detached and moved to the CPU first."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu()
+        if str(getattr(x, "dtype", "")) == "torch.bfloat16":
+            x = x.float()
+        return x.numpy()
+    return np.asarray(x)
+
+
 class Extractor(ABC):
     """Base class for extractors. Subclasses set ``name`` and ``n_features`` and implement
     :meth:`encode`."""
@@ -52,9 +62,9 @@ class Extractor(ABC):
         names = list(inputs)
         if not names:
             raise InputError("no concepts given to the extractor", source)
-        batches = [np.asarray(inputs[c]) for c in names]
+        batches = [as_numpy(inputs[c]) for c in names]
         sizes = []
-        for c, b in zip(names, batches):
+        for c, b in zip(names, batches, strict=True):
             if b.size == 0:
                 raise InputError(f"concept {c!r} has no inputs", source)
             sizes.append(1 if b.ndim == 1 else b.shape[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -150,7 +151,7 @@ class CodeStack:
         act = self.activations[t]
         return Snapshot(int(self.steps[t]), tuple(self.concepts[i] for i in idx),
                         sp.csr_array(self.codes[t][idx]),
-                        None if act is None else act, self.metadata[t], self.sources[t])
+                        None if act is None else act[idx], self.metadata[t], self.sources[t])
 
     @classmethod
     def from_snapshots(cls, snapshots: Iterable[Snapshot]) -> CodeStack:
@@ -163,7 +164,7 @@ class CodeStack:
         if not snaps:
             raise InputError("no snapshots found in the input")
         snaps.sort(key=lambda s: s.step)
-        for prev, cur in zip(snaps, snaps[1:]):
+        for prev, cur in pairwise(snaps):
             if prev.step == cur.step:
                 where = cur.source or prev.source
                 raise InputError(f"duplicate step {cur.step}", where)
@@ -182,7 +183,7 @@ class CodeStack:
         codes: list[sp.csr_array] = []
         present = np.zeros((len(snaps), n_total), dtype=bool)
         activations: list[np.ndarray | None] = []
-        for t, (s, order) in enumerate(zip(snaps, orders)):
+        for t, (s, order) in enumerate(zip(snaps, orders, strict=True)):
             present[t, order] = True
             coo = s.codes.tocoo()
             m = sp.csr_array((coo.data.astype(bool), (order[coo.row], coo.col)),

@@ -1,0 +1,351 @@
+"""Built-in extractors: sparse autoencoders, vector quantizers, FSQ and binary bottlenecks.
+
+Each turns a batch of model activations (numpy array or torch tensor) into boolean codes;
+:meth:`ontochron.ingest.extractor.Extractor.snapshot` then aggregates them per concept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ontochron.errors import InputError
+from ontochron.ingest.extractor import Extractor, as_numpy
+
+SAE_ACTIVATIONS = ("relu", "jumprelu", "topk")
+SAE_NORMALIZATIONS = ("none", "expected_average_only_in", "constant_norm_rescale", "layer_norm")
+
+
+def _float2d(x: Any, width: int, what: str, dtype: Any = np.float64) -> np.ndarray:
+    arr = as_numpy(x)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise InputError(f"{what}: expected activations of shape (n_inputs, {width}), "
+                         f"got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{what}: activations must be numeric, got dtype {arr.dtype}")
+    return arr.astype(dtype, copy=False)
+
+
+def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the ``k`` largest entries of each row, counting only positive values.
+
+    Ties at the k-th value go to the lowest feature indices, so the result is deterministic.
+    O(n * F): a partition finds each row's k-th value; a cumulative count breaks ties, only
+    in the rows where tied values straddle the cut.
+    """
+    n, f = values.shape
+    if k <= 0:
+        return np.zeros((n, f), dtype=bool)
+    if k >= f:
+        return values > 0
+    kth = np.partition(values, f - k, axis=1)[:, f - k, None]
+    above = values > kth
+    tied = values == kth
+    mask = above | tied
+    n_above = above.sum(axis=1)
+    rows = np.flatnonzero(n_above + tied.sum(axis=1) > k)
+    if rows.size:
+        t = tied[rows]
+        keep = t & (np.cumsum(t, axis=1) <= (k - n_above[rows])[:, None])
+        mask[rows] = above[rows] | keep
+    return mask & (values > 0)
+
+
+class SAEExtractor(Extractor):
+    """Sparse autoencoder features: ``f = act((x - b_dec) @ W_enc + b_enc)``.
+
+    Code rule: with ``topk=k`` a feature is on when it is among the k largest positive ``f``
+    of that input (ties -> lower index); otherwise when ``f > threshold``. ``continuous`` is
+    ``f``. ``activation`` is ``"relu"``, ``"jumprelu"`` (``relu(pre) * (pre > jump_threshold)``)
+    or ``"topk"`` (keep the k largest pre-activations, then relu), as in SAELens.
+    """
+
+    name = "sae"
+
+    def __init__(self, W_enc: Any, b_enc: Any, b_dec: Any = None, *, W_dec: Any = None,
+                 topk: int | None = None, threshold: float = 0.0, activation: str = "relu",
+                 jump_threshold: Any = None, apply_b_dec_to_input: bool = True,
+                 normalize_activations: str = "none", device: Any = None) -> None:
+        w = as_numpy(W_enc)
+        # compute in float64 only when the weights are float64; SAEs are usually float32
+        self.dtype = np.float64 if w.dtype == np.float64 else np.float32
+        self.W_enc = w.astype(self.dtype)
+        if self.W_enc.ndim != 2:
+            raise InputError(f"W_enc must be 2-D (d_in, d_sae), got shape {self.W_enc.shape}")
+        self.d_in, self.d_sae = self.W_enc.shape
+        self.n_features = self.d_sae
+        self.b_enc = self._vector(b_enc, self.d_sae, "b_enc")
+        self.b_dec = None if b_dec is None else self._vector(b_dec, self.d_in, "b_dec")
+        self.W_dec = None if W_dec is None else as_numpy(W_dec).astype(self.dtype)
+        if self.W_dec is not None and self.W_dec.shape != (self.d_sae, self.d_in):
+            raise InputError(f"W_dec must have shape ({self.d_sae}, {self.d_in}), "
+                             f"got {self.W_dec.shape}")
+        if activation not in SAE_ACTIVATIONS:
+            raise InputError(f"activation must be one of {SAE_ACTIVATIONS}, got {activation!r}")
+        if activation == "topk" and topk is None:
+            raise InputError("activation='topk' needs topk=k")
+        if topk is not None and (int(topk) != topk or topk < 1):
+            raise InputError(f"topk must be a positive integer, got {topk!r}")
+        if activation == "jumprelu":
+            if jump_threshold is None:
+                raise InputError("activation='jumprelu' needs jump_threshold")
+            jt = as_numpy(jump_threshold).astype(self.dtype)
+            self.jump_threshold = (np.full(self.d_sae, float(jt)) if jt.ndim == 0
+                                   else self._vector(jt, self.d_sae, "jump_threshold"))
+        else:
+            self.jump_threshold = None
+        if normalize_activations not in SAE_NORMALIZATIONS:
+            raise InputError(f"normalize_activations must be one of {SAE_NORMALIZATIONS}, "
+                             f"got {normalize_activations!r}")
+        self.topk = None if topk is None else int(topk)
+        self.threshold = float(threshold)
+        self.activation = activation
+        self.apply_b_dec_to_input = bool(apply_b_dec_to_input)
+        self.normalize_activations = normalize_activations
+        self.device = device
+
+    def _vector(self, v: Any, n: int, what: str) -> np.ndarray:
+        arr = as_numpy(v).astype(self.dtype)
+        if arr.shape != (n,):
+            raise InputError(f"{what} must have shape ({n},), got {arr.shape}")
+        return arr
+
+    @classmethod
+    def from_saelens(cls, folder: str | os.PathLike[str], **overrides: Any) -> SAEExtractor:
+        """Build from a SAELens-style folder (``cfg.json`` + ``sae_weights.safetensors``);
+        keyword ``overrides`` (e.g. ``topk=``, ``threshold=``, ``device=``) win over the cfg."""
+        from ontochron.ingest.saelens import load_saelens
+
+        w = load_saelens(folder)
+        kwargs: dict[str, Any] = {
+            "W_dec": w.W_dec, "apply_b_dec_to_input": w.apply_b_dec_to_input,
+            "normalize_activations": w.normalize_activations,
+            "activation": {"standard": "relu", "jumprelu": "jumprelu",
+                           "topk": "topk"}[w.architecture],
+        }
+        if w.architecture == "jumprelu":
+            kwargs["jump_threshold"] = w.threshold
+        if w.architecture == "topk":
+            kwargs["topk"] = w.k
+        kwargs.update(overrides)
+        return cls(w.W_enc, w.b_enc, w.b_dec, **kwargs)
+
+    def _normalize(self, x: np.ndarray) -> np.ndarray:
+        # SAELens applies these at run time; "expected_average_only_in" is a fixed factor that
+        # SAELens folds into the weights when loading, so it is the identity here too.
+        if self.normalize_activations == "constant_norm_rescale":
+            norm = np.linalg.norm(x, axis=1, keepdims=True)
+            return x * (np.sqrt(self.d_in) / np.where(norm == 0, 1.0, norm))
+        if self.normalize_activations == "layer_norm":
+            x = x - x.mean(axis=1, keepdims=True)
+            return x / (x.std(axis=1, ddof=1, keepdims=True) + 1e-5)
+        return x
+
+    def pre_activations(self, x: Any) -> np.ndarray:
+        """``(x - b_dec) @ W_enc + b_enc`` (n_inputs, d_sae); on ``device`` with torch if set."""
+        arr = self._normalize(_float2d(x, self.d_in, "SAEExtractor", self.dtype))
+        if self.b_dec is not None and self.apply_b_dec_to_input:
+            arr = arr - self.b_dec
+        if self.device is None:
+            return arr @ self.W_enc + self.b_enc
+        import torch
+
+        t = torch.as_tensor(arr, device=self.device)
+        w = torch.as_tensor(self.W_enc, device=self.device)
+        b = torch.as_tensor(self.b_enc, device=self.device)
+        return (t @ w + b).cpu().numpy()
+
+    def features(self, x: Any) -> np.ndarray:
+        """SAE feature activations ``f`` (n_inputs, d_sae)."""
+        pre = self.pre_activations(x)
+        if self.activation == "relu":
+            return np.maximum(pre, 0.0)
+        if self.activation == "jumprelu":
+            return np.maximum(pre, 0.0) * (pre > self.jump_threshold)
+        assert self.topk is not None
+        return np.where(topk_mask(pre, self.topk), pre, 0.0)
+
+    def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        f = self.features(activations)
+        codes = topk_mask(f, self.topk) if self.topk is not None else f > self.threshold
+        return codes, f
+
+    def decode(self, f: Any) -> np.ndarray:
+        """Reconstruct inputs from features: ``f @ W_dec + b_dec`` (needs ``W_dec``)."""
+        if self.W_dec is None:
+            raise InputError("decode needs W_dec; pass W_dec= or use from_saelens")
+        out = _float2d(f, self.d_sae, "SAEExtractor.decode", self.dtype) @ self.W_dec
+        return out if self.b_dec is None else out + self.b_dec
+
+
+class VQExtractor(Extractor):
+    """Vector quantizer: each input (or each of its positions) picks its nearest codebook
+    entry by squared L2 distance (ties -> lower index); the code is one-hot over the K entries
+    (multi-hot over the entries used when an input has several positions)."""
+
+    name = "vq"
+
+    def __init__(self, codebook: Any = None, *, n_codes: int | None = None,
+                 device: Any = None) -> None:
+        self.device = device
+        if codebook is None:
+            if n_codes is None or n_codes < 1:
+                raise InputError("VQExtractor needs a codebook (K, D) or n_codes=K")
+            self.codebook = None
+            self.n_features = int(n_codes)
+        else:
+            cb = as_numpy(codebook).astype(np.float64)
+            if cb.ndim != 2 or cb.shape[0] < 1:
+                raise InputError(f"codebook must be 2-D (K, D), got shape {cb.shape}")
+            self.codebook = cb
+            self.n_features = cb.shape[0]
+
+    @classmethod
+    def from_indices(cls, n_codes: int) -> VQExtractor:
+        """An extractor for runs that already give integer code indices (no codebook)."""
+        return cls(n_codes=n_codes)
+
+    def nearest(self, x: Any) -> np.ndarray:
+        """Index of the nearest codebook entry for each vector; ``x`` is (..., D)."""
+        if self.codebook is None:
+            raise InputError("this VQExtractor has no codebook; give integer indices")
+        arr = as_numpy(x).astype(np.float64)
+        d = self.codebook.shape[1]
+        if arr.shape[-1] != d:
+            raise InputError(f"VQExtractor: vectors must have last dimension {d}, "
+                             f"got shape {arr.shape}")
+        flat = arr.reshape(-1, d)
+        # ||x||^2 is constant per row, so argmin(||c||^2 - 2 x.c) is the nearest entry.
+        if self.device is None:
+            dist = (self.codebook ** 2).sum(axis=1)[None, :] - 2.0 * flat @ self.codebook.T
+            best = dist.argmin(axis=1)
+        else:
+            import torch
+
+            cb = torch.as_tensor(self.codebook, device=self.device)
+            xt = torch.as_tensor(flat, device=self.device)
+            dist = (cb ** 2).sum(dim=1)[None, :] - 2.0 * xt @ cb.T
+            best = dist.argmin(dim=1).cpu().numpy()  # first minimum, as numpy
+        return best.reshape(arr.shape[:-1])
+
+    def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        arr = as_numpy(activations)
+        if arr.dtype.kind in "biu":
+            idx = arr.reshape(arr.shape[0], -1).astype(np.int64)
+            if idx.size and (idx.min() < 0 or idx.max() >= self.n_features):
+                raise InputError(f"VQExtractor: code indices must be in [0, {self.n_features})")
+        else:
+            if self.codebook is None:
+                raise InputError("VQExtractor.from_indices needs integer indices, "
+                                 f"got dtype {arr.dtype}")
+            if arr.ndim < 2:
+                arr = arr[None]
+            idx = self.nearest(arr).reshape(arr.shape[0], -1)
+        codes = np.zeros((idx.shape[0], self.n_features), dtype=bool)
+        codes[np.repeat(np.arange(idx.shape[0]), idx.shape[1]), idx.ravel()] = True
+        return codes, None
+
+
+def fsq_bound(z: np.ndarray, levels: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+    """FSQ bounding (Mentzer et al. 2023): ``tanh(z + shift) * half_l - offset`` per dimension,
+    so that rounding gives ``levels[d]`` values (offset 0.5 and a shift for even counts)."""
+    half_l = (levels - 1) * (1 - eps) / 2
+    offset = np.where(levels % 2 == 0, 0.5, 0.0)
+    shift = np.tan(offset / half_l)  # as in the paper's reference code
+    return np.tanh(z + shift) * half_l - offset
+
+
+class FSQExtractor(Extractor):
+    """Finite scalar quantization of a d = len(levels) latent into per-dimension levels.
+
+    Each dimension d is quantized to a centred integer level in ``[-(L//2), (L-1)//2]``
+    (L = levels[d]); index = level + L//2 in ``[0, L)``. ``mode="nonzero"``: feature d is on
+    when the level is not 0 (the centre). ``mode="onehot"``: feature ``offset[d] + index``
+    is on, with ``offset[d] = sum(levels[:d])`` (sum(levels) features). ``input_kind`` says
+    what the activations hold: raw ``"latent"`` z (bounded and rounded here), centred integer
+    ``"levels"``, or ``"indices"`` in [0, L).
+    """
+
+    name = "fsq"
+
+    def __init__(self, levels: Sequence[int], mode: str = "nonzero", *,
+                 input_kind: str = "latent", eps: float = 1e-3) -> None:
+        lv = np.asarray(levels)
+        if lv.ndim != 1 or lv.size == 0 or lv.dtype.kind not in "iu" or np.any(lv < 2):
+            raise InputError(f"levels must be a non-empty list of integers >= 2, got {levels!r}")
+        if mode not in ("nonzero", "onehot"):
+            raise InputError(f"mode must be 'nonzero' or 'onehot', got {mode!r}")
+        if input_kind not in ("latent", "levels", "indices"):
+            raise InputError(f"input_kind must be 'latent', 'levels' or 'indices', "
+                             f"got {input_kind!r}")
+        self.levels = lv.astype(np.int64)
+        self.mode = mode
+        self.input_kind = input_kind
+        self.eps = float(eps)
+        self.offsets = np.concatenate([[0], np.cumsum(self.levels)[:-1]])
+        self.n_features = int(lv.size if mode == "nonzero" else lv.sum())
+
+    def quantize(self, z: Any) -> np.ndarray:
+        """Centred integer levels (n, ..., d) for raw latents z (n, ..., d)."""
+        arr = as_numpy(z).astype(np.float64)
+        return np.round(fsq_bound(arr, self.levels, self.eps)).astype(np.int64)
+
+    def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        arr = as_numpy(activations)
+        d = self.levels.size
+        if arr.ndim == 1:
+            arr = arr[None]
+        if arr.shape[-1] != d:
+            raise InputError(f"FSQExtractor: last dimension must be {d} (len(levels)), "
+                             f"got shape {arr.shape}")
+        half = self.levels // 2
+        if self.input_kind == "latent":
+            level = self.quantize(arr)
+        else:
+            vals = arr.astype(np.float64)
+            if not np.all(vals == np.round(vals)):
+                raise InputError(f"FSQExtractor: {self.input_kind} must be integers")
+            level = vals.astype(np.int64) - (half if self.input_kind == "indices" else 0)
+        if np.any(level < -half) or np.any(level > (self.levels - 1) // 2):
+            raise InputError(f"FSQExtractor: {self.input_kind} out of range for levels "
+                             f"{self.levels.tolist()}")
+        level = level.reshape(level.shape[0], -1, d)  # (n, positions, d)
+        if self.mode == "nonzero":
+            codes = np.any(level != 0, axis=1)
+            cont = (level / np.maximum(half, 1)).mean(axis=1)
+            return codes, cont
+        n, p, _ = level.shape
+        cols = (level + half + self.offsets).reshape(n, -1)
+        codes = np.zeros((n, self.n_features), dtype=bool)
+        codes[np.repeat(np.arange(n), p * d), cols.ravel()] = True
+        return codes, None
+
+
+class BinaryExtractor(Extractor):
+    """A binary bottleneck: feature i is on when ``x[i] > threshold``; continuous is x.
+    Inputs with several axes after the batch axis are flattened."""
+
+    name = "binary"
+
+    def __init__(self, threshold: float = 0.5, n_features: int | None = None) -> None:
+        self.threshold = float(threshold)
+        if n_features is not None:
+            self.n_features = int(n_features)
+
+    def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        arr = as_numpy(activations)
+        if arr.ndim == 1:
+            arr = arr[None]
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"BinaryExtractor: activations must be numeric, got {arr.dtype}")
+        x = arr.reshape(arr.shape[0], -1).astype(np.float64)
+        if getattr(self, "n_features", None) not in (None, x.shape[1]):
+            raise InputError(f"BinaryExtractor: expected {self.n_features} features, "
+                             f"got {x.shape[1]}")
+        self.n_features = x.shape[1]
+        return x > self.threshold, x
