@@ -1,0 +1,630 @@
+"""Feature structure at each checkpoint: duals, dependencies, 3-way AND triads, over time.
+
+Every family is tested with a one-sided conditional (Fisher exact / hypergeometric) test and
+its false discovery rate controlled with Benjamini-Hochberg over the *whole* family; tests
+that fail the effect-size filters or cannot reach significance are counted with p = 1
+(docs/structure.md gives the definitions, family sizes and why this keeps FDR control).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import gammaln
+from tqdm.auto import tqdm
+
+from ontochron.ingest.snapshot import CodeStack
+from ontochron.ontology.hierarchy import first_stable_steps, hierarchy_edges
+from ontochron.ontology.intervals import intervals_from_occurrences
+from ontochron.ontology.result import Relations
+from ontochron.ontology.stats import bh_qvalues, hypergeom_sf, min_attainable_p
+
+# Tolerance for ">= threshold" on ratios, so that 7/10 >= 0.7 holds despite rounding.
+_EPS = 1e-9
+# Upper bound on sparse entries materialised at once by a blocked product.
+_BLOCK_NNZ = 1 << 24
+# Uncapped AND candidate pairs above which detect_step warns (each costs ~n_ij x row size).
+_MANY_PAIRS = 2_000_000
+
+DUAL_FIELDS = ("i", "j", "phi", "p", "q", "support")
+DEP_FIELDS = ("child", "parent", "confidence", "p", "q", "support")
+TRIAD_FIELDS = ("i", "j", "r", "p_r_ij", "p_r_i", "p_r_j", "interaction", "p", "q", "support")
+_INT_FIELDS = {"i", "j", "r", "child", "parent", "support"}
+
+
+@dataclass(frozen=True)
+class StructureConfig:
+    """Thresholds for structure detection; see docs/structure.md for each definition."""
+
+    alpha: float = 0.05
+    min_support: int = 3
+    dual_max_phi: float = -0.3
+    dep_confidence: float = 0.9
+    triad_min_p_ij: float = 0.7
+    triad_max_p_single: float = 0.7
+    triad_min_interaction: float = 0.2
+    stability_window: int = 3
+    max_triad_pairs: int | None = 200_000
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if isinstance(self.min_support, bool) or not isinstance(self.min_support, int) \
+                or self.min_support < 1:
+            raise ValueError(f"min_support must be an integer >= 1, got {self.min_support!r}")
+        if not -1.0 <= self.dual_max_phi < 0.0:
+            raise ValueError(f"dual_max_phi must be in [-1, 0), got {self.dual_max_phi}")
+        for name in ("dep_confidence", "triad_min_p_ij", "triad_max_p_single"):
+            v = getattr(self, name)
+            if not 0.0 < v <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {v}")
+        if not 0.0 <= self.triad_min_interaction <= 1.0:
+            raise ValueError("triad_min_interaction must be in [0, 1], "
+                             f"got {self.triad_min_interaction}")
+        if isinstance(self.stability_window, bool) or not isinstance(self.stability_window, int) \
+                or self.stability_window < 1:
+            raise ValueError(f"stability_window must be an integer >= 1, "
+                             f"got {self.stability_window!r}")
+        if self.max_triad_pairs is not None and (
+                isinstance(self.max_triad_pairs, bool)
+                or not isinstance(self.max_triad_pairs, int) or self.max_triad_pairs < 0):
+            raise ValueError(f"max_triad_pairs must be None or an integer >= 0, "
+                             f"got {self.max_triad_pairs!r}")
+        if not isinstance(self.device, str) or not (self.device == "cpu"
+                                                    or self.device.startswith("cuda")):
+            raise ValueError(f"device must be 'cpu' or 'cuda[:n]', got {self.device!r}")
+
+
+def _empty_table(fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {f: np.zeros(0, dtype=np.int64 if f in _INT_FIELDS else np.float64) for f in fields}
+
+
+@dataclass
+class StepStructure:
+    """Structure found at one checkpoint: one columnar table per family (feature indices
+    into the codes' columns) plus each family's size ``n_tests`` as used by BH."""
+
+    duals: dict[str, np.ndarray] = field(default_factory=lambda: _empty_table(DUAL_FIELDS))
+    dependencies: dict[str, np.ndarray] = field(
+        default_factory=lambda: _empty_table(DEP_FIELDS))
+    triads: dict[str, np.ndarray] = field(default_factory=lambda: _empty_table(TRIAD_FIELDS))
+    n_tests: dict[str, int] = field(
+        default_factory=lambda: {"dual": 0, "dependency": 0, "triad": 0})
+    n_tested_features: int = 0
+    triad_pairs: int = 0           # candidate (i, j) pairs whose triples were counted
+    triad_pairs_capped: int = 0    # candidate pairs left out by max_triad_pairs
+
+
+# --------------------------------------------------------------------------- statistics
+
+def hypergeom_cdf(s: np.ndarray, n_pop: int, ka: np.ndarray, kb: np.ndarray) -> np.ndarray:
+    """Lower tail P(S <= s) for S ~ Hypergeom(n_pop, ka successes, kb draws), elementwise.
+
+    Uses the symmetry S <= s  <=>  kb - S >= kb - s, with kb - S ~ Hypergeom(n_pop, n_pop-ka, kb).
+    """
+    ka = np.asarray(ka, dtype=np.int64)
+    kb = np.asarray(kb, dtype=np.int64)
+    return hypergeom_sf(kb - np.asarray(s, dtype=np.int64), n_pop, n_pop - ka, kb)
+
+
+def phi_coefficient(n_ij: np.ndarray, n_i: np.ndarray, n_j: np.ndarray, n: int) -> np.ndarray:
+    """Phi (= Matthews correlation) of two binary features from their 2x2 counts."""
+    n_ij, n_i, n_j = (np.asarray(v, dtype=np.float64) for v in (n_ij, n_i, n_j))
+    den = np.sqrt(n_i * n_j * (n - n_i) * (n - n_j))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (n * n_ij - n_i * n_j) / np.where(den > 0, den, 1.0), 0.0)
+
+
+def _sf_varying_pop(s: np.ndarray, n_pop: np.ndarray, ka: np.ndarray,
+                    kb: np.ndarray) -> np.ndarray:
+    """Upper tail with a per-test population; loops over distinct populations (<= N values)."""
+    out = np.ones(s.shape, dtype=np.float64)
+    if s.size == 0:
+        return out
+    order = np.argsort(n_pop, kind="stable")
+    pops, starts = np.unique(n_pop[order], return_index=True)
+    ends = np.append(starts[1:], order.size)
+    for pop, a, b in zip(pops.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        sel = order[a:b]
+        out[sel] = hypergeom_sf(s[sel], int(pop), ka[sel], kb[sel])
+    return out
+
+
+# --------------------------------------------------------------------------- kernels
+
+def _dual_feature_mask(n: np.ndarray, n_total: int, max_phi: float) -> np.ndarray:
+    """Features that can reach phi <= max_phi with at least one other tested feature.
+
+    The most negative phi attainable with margins (n_i, n_j) is -min(g, 1/g), g = sqrt(o_i o_j)
+    with odds o = n / (N - n), so a partner needs o_j in [phi^2 / o_i, 1 / (phi^2 o_i)].
+    """
+    odds = n / (n_total - n)
+    srt = np.sort(odds)
+    lo, hi = max_phi ** 2 / odds, 1.0 / (max_phi ** 2 * odds)
+    count = np.searchsorted(srt, hi * (1 + _EPS), "right") - np.searchsorted(
+        srt, lo * (1 - _EPS), "left")
+    self_in = (odds >= lo * (1 - _EPS)) & (odds <= hi * (1 + _EPS))
+    return (count - self_in) > 0
+
+
+def _row_blocks(n_rows: int, row_nnz_bound: np.ndarray) -> Iterator[slice]:
+    """Consecutive row slices whose summed output-size bound stays under _BLOCK_NNZ."""
+    start = 0
+    csum = np.cumsum(row_nnz_bound, dtype=np.int64)
+    while start < n_rows:
+        base = csum[start - 1] if start else 0
+        stop = int(np.searchsorted(csum, base + _BLOCK_NNZ, "right"))
+        stop = max(stop, start + 1)
+        yield slice(start, stop)
+        start = stop
+
+
+def _feature_limits(n: np.ndarray, cfg: StructureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature integer thresholds: least co-occurrence for the feature to be a dependency
+    child (support and confidence), and most co-occurrence for it to be an AND input
+    (P(r|i) >= P(r|i,j) n_ij / n_i, so interaction >= d needs n_ij <= (1 - d) n_i)."""
+    nf = n.astype(np.float64)
+    need_dep = np.maximum(np.ceil(cfg.dep_confidence * nf - _EPS * nf), cfg.min_support)
+    lim_pair = np.floor((1.0 - cfg.triad_min_interaction) * nf + _EPS * nf)
+    return need_dep.astype(np.int64), lim_pair.astype(np.int64)
+
+
+class _PairKeeper:
+    """Collects AND candidate pairs (i < j); when capped keeps only the ``cap`` best by
+    (-n_ij, i, j). Pairs must arrive in blocks of strictly increasing i, so that a later pair
+    tied with the weakest kept one always ranks below it."""
+
+    def __init__(self, n: np.ndarray, cfg: StructureConfig) -> None:
+        self.n, self.cap, self.alpha = n, cfg.max_triad_pairs, cfg.alpha
+        self.small = n < 1.0 / cfg.alpha  # M < 1/alpha needs both margins below it
+        self.held = np.zeros((3, 0), dtype=np.int64)
+        self.parts: list[np.ndarray] = []
+        self.total = 0
+        self.floor = -1  # when full, a new pair needs n_ij > floor to get in
+
+    def add(self, i: np.ndarray, j: np.ndarray, nij: np.ndarray) -> None:
+        # Tarone at pair level: the best any r can reach is 1 / C(M, n_ij), M = n_i + n_j -
+        # n_ij > n_ij here; C(M, k) >= M for 0 < k < M, so only M < 1/alpha needs checking.
+        small = np.flatnonzero(self.small[i] & self.small[j])
+        if small.size:
+            pop = self.n[i[small]] + self.n[j[small]] - nij[small]
+            ok = np.ones(i.size, dtype=bool)
+            ok[small] = _log_binom(pop, nij[small]) >= -math.log(self.alpha) - _EPS
+            i, j, nij = i[ok], j[ok], nij[ok]
+        self.total += int(i.size)
+        if self.cap is None:
+            self.parts.append(np.stack([i, j, nij]).astype(np.int64))
+            return
+        keep = nij > self.floor
+        h = np.concatenate([self.held, np.stack([i[keep], j[keep], nij[keep]])], axis=1)
+        if h.shape[1] > self.cap:
+            h = h[:, self._top(h)]
+            self.floor = int(h[2].min()) if h.shape[1] else self.floor
+        self.held = h
+
+    def _top(self, h: np.ndarray) -> np.ndarray:
+        """Indices of the ``cap`` best columns of h by (-n_ij, i, j), in linear time."""
+        cap = int(self.cap or 0)
+        if cap == 0:
+            return np.zeros(0, dtype=np.int64)
+        nij = h[2]
+        kth = nij.size - cap
+        thr = np.partition(nij, kth)[kth]
+        gt = np.flatnonzero(nij > thr)
+        tied = np.flatnonzero(nij == thr)
+        want = cap - gt.size
+        key = h[0, tied] * self.n.size + h[1, tied]
+        if want < tied.size:
+            tied = tied[np.argpartition(key, want - 1)[:want]] if want > 0 else tied[:0]
+        return np.concatenate([gt, tied])
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(i, j, n_ij) sorted strongest first, and how many candidates the cap left out."""
+        i, j, nij = _stack(self.parts) if self.cap is None else tuple(self.held)
+        order = np.lexsort((j, i, -nij))
+        return i[order], j[order], nij[order], self.total - int(order.size)
+
+
+@dataclass
+class _Candidates:
+    """Pair-level candidates from the co-occurrence matrix (indices into tested features)."""
+
+    dual: tuple[np.ndarray, np.ndarray, np.ndarray]
+    dep: tuple[np.ndarray, np.ndarray, np.ndarray]
+    pair: tuple[np.ndarray, np.ndarray, np.ndarray]
+    pairs_capped: int
+
+
+def _stack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not parts:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z.copy(), z.copy()
+    a = np.concatenate(parts, axis=1).astype(np.int64)
+    return a[0], a[1], a[2]
+
+
+def _dual_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> list[np.ndarray]:
+    """Dual candidates (i < j, n_ij) with phi <= dual_max_phi among dual-capable features,
+    from dense blocks of their counts (zeros included: the strongest duals never co-occur).
+    Quadratic in the dual-capable features, few unless many are active in a large share of
+    the concepts."""
+    n_total = x.shape[0]
+    d_idx = np.flatnonzero(_dual_feature_mask(n.astype(np.float64), n_total, cfg.dual_max_phi))
+    out: list[np.ndarray] = []
+    if d_idx.size < 2:
+        return out
+    xd = sp.csc_array(x[:, d_idx])
+    xdt = sp.csr_array(xd.T)
+    nd = n[d_idx]
+    step = max(1, _BLOCK_NNZ // d_idx.size)
+    for s in range(0, d_idx.size, step):
+        dense = (xdt[s:s + step] @ xd[:, s:]).toarray()
+        rr = np.arange(s, min(s + step, d_idx.size))
+        phi = phi_coefficient(dense, nd[rr, None], nd[None, s:], n_total)
+        r, c = np.nonzero((phi <= cfg.dual_max_phi + _EPS)
+                          & (rr[:, None] < np.arange(s, d_idx.size)[None, :]))
+        out.append(np.stack([d_idx[r + s], d_idx[c + s], dense[r, c].astype(np.int64)]))
+    return out
+
+
+def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _Candidates:
+    """Blocked sparse co-occurrence (upper triangle of ``X.T @ X``, int32), filtered per block.
+
+    Any two features can form a dependency or an AND pair, so every pair's count is needed:
+    the work is that of the product, sum over concepts of (active features)^2 / 2, with row
+    blocks keeping memory bounded. Each unordered pair is seen once and tested as a
+    dependency in both directions.
+    """
+    f = x.shape[1]
+    xt = sp.csr_array(x.T)
+    need_dep, lim_pair = (v.astype(np.int32) for v in _feature_limits(n, cfg))
+    deps: list[np.ndarray] = []
+    keeper = _PairKeeper(n, cfg)
+    row_bound = np.asarray(xt @ np.asarray(x.sum(axis=1)).ravel(), dtype=np.int64)
+    row_bound = np.minimum(row_bound, f - np.arange(f))
+    for blk in _row_blocks(f, row_bound):
+        g = xt[blk] @ x[:, blk.start:]
+        # int32 throughout: these arrays have one entry per co-occurring pair of the block.
+        sel = np.flatnonzero(g.data >= cfg.min_support)
+        cnt = g.data[sel].astype(np.int32, copy=False)
+        col = g.indices[sel].astype(np.int32, copy=False) + np.int32(blk.start)
+        row = np.repeat(np.arange(blk.start, blk.stop, dtype=np.int32), np.diff(g.indptr))[sel]
+        up = col > row
+        cnt, col, row = cnt[up], col[up], row[up]
+        fwd = cnt >= need_dep[row]   # child row, parent col
+        bwd = cnt >= need_dep[col]   # child col, parent row
+        deps.append(np.stack([row[fwd], col[fwd], cnt[fwd]]))
+        deps.append(np.stack([col[bwd], row[bwd], cnt[bwd]]))
+        pair = cnt <= np.minimum(lim_pair[row], lim_pair[col])
+        keeper.add(row[pair], col[pair], cnt[pair])
+    pi, pj, nij, capped = keeper.result()
+    return _Candidates(_stack(_dual_dense(x, n, cfg)), _stack(deps), (pi, pj, nij), capped)
+
+
+def _candidates_torch(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
+                      device: str) -> _Candidates:
+    """Same as :func:`_candidates_scipy` with dense float32 products on a torch device
+    (counts below 2^24 are exact in float32)."""
+    import torch
+
+    n_total, f = x.shape
+    dev = torch.device(device)
+    xd = torch.as_tensor(x.toarray(), dtype=torch.float32, device=dev)
+    nt = torch.as_tensor(n, dtype=torch.float32, device=dev)
+    need_dep, lim_pair = (torch.as_tensor(v, dtype=torch.float32, device=dev)
+                          for v in _feature_limits(n, cfg))
+    dual_ok = torch.as_tensor(_dual_feature_mask(n.astype(np.float64), n_total,
+                                                 cfg.dual_max_phi), device=dev)
+    deps: list[np.ndarray] = []
+    duals: list[np.ndarray] = []
+    keeper = _PairKeeper(n, cfg)
+    step = max(1, _BLOCK_NNZ // max(f, 1))
+    cols = torch.arange(f, device=dev)[None, :]
+    for s in range(0, f, step):
+        g = xd[:, s:s + step].T @ xd
+        rows = torch.arange(s, min(s + step, f), device=dev)[:, None]
+        upper = rows < cols
+        dep = (rows != cols) & (g >= need_dep[rows])
+        pair = upper & (g >= cfg.min_support) & (g <= torch.minimum(lim_pair[rows],
+                                                                    lim_pair[cols]))
+        # phi in float64: N * n_ij and n_i * n_j exceed float32's exact integer range.
+        n_r, n_c = nt[rows].double(), nt[cols].double()
+        den = torch.sqrt(n_r * n_c * (n_total - n_r) * (n_total - n_c))
+        phi = (n_total * g.double() - n_r * n_c) / torch.where(den > 0, den,
+                                                                torch.ones_like(den))
+        dual = upper & dual_ok[rows] & dual_ok[cols] & (den > 0) & (
+            phi <= cfg.dual_max_phi + _EPS)
+        found = []
+        for mask in (dep, pair, dual):
+            r, c = torch.nonzero(mask, as_tuple=True)
+            found.append(torch.stack([r + s, c, g[r, c].round().long()]).cpu().numpy())
+        deps.append(found[0])
+        keeper.add(*found[1])
+        duals.append(found[2])
+    pi, pj, nij, capped = keeper.result()
+    return _Candidates(_stack(duals), _stack(deps), (pi, pj, nij), capped)
+
+
+def _triad_counts_scipy(x: sp.csc_array, pi: np.ndarray, pj: np.ndarray, need: np.ndarray,
+                        nij: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For candidate pairs, yield (pair index, r, n_ijr) with n_ijr >= need[pair].
+
+    Builds the AND indicator of a chunk of pairs (pairs x concepts, sparse) and multiplies
+    by X, giving n_ijr for every r at once; chunks bound the output size.
+    """
+    xt = sp.csr_array(x.T)
+    xr = sp.csr_array(x)
+    row_k = np.diff(xr.indptr)
+    mean_k = float(row_k[row_k > 0].mean()) if np.any(row_k > 0) else 1.0
+    # Estimated output entries per pair: n_ij rows of about mean_k active features each.
+    csum = np.cumsum(np.minimum(nij * mean_k, x.shape[1]).astype(np.int64) + 1)
+    start = 0
+    while start < pi.size:
+        base = csum[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(csum, base + _BLOCK_NNZ, "right")))
+        and_ind = xt[pi[start:stop]].multiply(xt[pj[start:stop]])
+        c = sp.csr_array(and_ind) @ xr
+        row = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(c.indptr))
+        keep = c.data >= need[row]
+        yield row[keep], c.indices[keep].astype(np.int64), c.data[keep].astype(np.int64)
+        start = stop
+
+
+def _triad_counts_torch(x: sp.csc_array, pi: np.ndarray, pj: np.ndarray, need: np.ndarray,
+                        device: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Torch version of :func:`_triad_counts_scipy` (dense AND chunks times X)."""
+    import torch
+
+    dev = torch.device(device)
+    xd = torch.as_tensor(x.toarray(), dtype=torch.float32, device=dev)
+    step = max(1, _BLOCK_NNZ // max(x.shape[1], 1))
+    for s in range(0, pi.size, step):
+        a = torch.as_tensor(pi[s:s + step], device=dev)
+        b = torch.as_tensor(pj[s:s + step], device=dev)
+        cnt = (xd[:, a] * xd[:, b]).T @ xd
+        nd = torch.as_tensor(need[s:s + step], dtype=torch.float32, device=dev)
+        r, c = torch.nonzero(cnt >= nd[:, None] - 0.5, as_tuple=True)
+        v = cnt[r, c].round().long()
+        yield (r + s).cpu().numpy(), c.cpu().numpy(), v.cpu().numpy()
+
+
+def _intersections(x: sp.csc_array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|rows(a_k) & rows(b_k)| for each pair k, in chunks (cost: sum of column sizes)."""
+    xt = sp.csr_array(x.T)
+    out = np.zeros(a.size, dtype=np.int64)
+    for s in range(0, a.size, 200_000):
+        sl = slice(s, s + 200_000)
+        out[sl] = np.asarray(xt[a[sl]].multiply(xt[b[sl]]).sum(axis=1)).ravel()
+    return out
+
+
+# --------------------------------------------------------------------------- families
+
+def _duals(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
+           cfg: StructureConfig) -> dict[str, np.ndarray]:
+    i, j, nij = cand.dual
+    ni, nj = n[i], n[j]
+    # Tarone: the lower tail can be no smaller than P(S = max(0, ni + nj - N)).
+    ok = min_attainable_p(n_total, n_total - ni, nj) <= cfg.alpha
+    i, j, nij, ni, nj = i[ok], j[ok], nij[ok], ni[ok], nj[ok]
+    p = hypergeom_cdf(nij, n_total, ni, nj)
+    q = bh_qvalues(p, m)
+    sig = q <= cfg.alpha
+    return {"i": i[sig], "j": j[sig], "phi": phi_coefficient(nij, ni, nj, n_total)[sig],
+            "p": p[sig], "q": q[sig], "support": (ni + nj - 2 * nij)[sig]}
+
+
+def _dependencies(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
+                  cfg: StructureConfig) -> dict[str, np.ndarray]:
+    c, par, ncp = cand.dep
+    nc, npar = n[c], n[par]
+    ok = min_attainable_p(n_total, npar, nc) <= cfg.alpha
+    c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
+    p = hypergeom_sf(ncp, n_total, npar, nc)
+    q = bh_qvalues(p, m)
+    sig = q <= cfg.alpha
+    return {"child": c[sig], "parent": par[sig], "confidence": (ncp / nc)[sig],
+            "p": p[sig], "q": q[sig], "support": ncp[sig]}
+
+
+def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
+            cfg: StructureConfig, step: StepStructure, use_torch: bool
+            ) -> dict[str, np.ndarray]:
+    pi, pj, nij = cand.pair
+    step.triad_pairs_capped = cand.pairs_capped
+    step.triad_pairs = int(pi.size)
+    if cfg.max_triad_pairs is None and pi.size > _MANY_PAIRS:
+        warnings.warn(f"{pi.size:,} AND candidate pairs at this checkpoint and no "
+                      "max_triad_pairs cap: counting their triples may take very long "
+                      "(see docs/structure.md)", RuntimeWarning, stacklevel=3)
+    need = np.maximum(np.ceil(cfg.triad_min_p_ij * nij - _EPS * nij), cfg.min_support)
+    if use_torch:
+        chunks = _triad_counts_torch(x, pi, pj, need.astype(np.int64), cfg.device)
+    else:
+        chunks = _triad_counts_scipy(x, pi, pj, need.astype(np.int64), nij)
+    parts: list[np.ndarray] = []
+    for k, r, nijr in chunks:
+        keep = (r != pi[k]) & (r != pj[k])
+        parts.append(np.stack([k[keep], r[keep], nijr[keep]]))
+    k, r, nijr = _stack(parts)
+    i, j, nij_k = pi[k], pj[k], nij[k]
+    nir, njr = _intersections(x, i, r), _intersections(x, j, r)
+    p_ij, p_i, p_j = nijr / nij_k, nir / n[i], njr / n[j]
+    inter = p_ij - np.maximum(p_i, p_j)
+    eff = ((p_i < cfg.triad_max_p_single - _EPS) & (p_j < cfg.triad_max_p_single - _EPS)
+           & (inter >= cfg.triad_min_interaction - _EPS))
+    i, j, r, nij_k, nijr, nir, njr = (v[eff] for v in (i, j, r, nij_k, nijr, nir, njr))
+    p_ij, p_i, p_j, inter = p_ij[eff], p_i[eff], p_j[eff], inter[eff]
+    # r among concepts with i and j both on (nij) vs exactly one of them (nxor).
+    nxor = n[i] + n[j] - 2 * nij_k
+    k_r = nir + njr - nijr  # concepts of either group with r on
+    p = _sf_varying_pop(nijr, nij_k + nxor, k_r, nij_k)
+    q = bh_qvalues(p, m)
+    sig = q <= cfg.alpha
+    return {"i": i[sig], "j": j[sig], "r": r[sig], "p_r_ij": p_ij[sig], "p_r_i": p_i[sig],
+            "p_r_j": p_j[sig], "interaction": inter[sig], "p": p[sig], "q": q[sig],
+            "support": nijr[sig]}
+
+
+def _torch_device(cfg: StructureConfig) -> bool:
+    """True when ``cfg.device`` asks for CUDA and torch can use it (else the scipy path)."""
+    if cfg.device == "cpu":
+        return False
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    if torch.cuda.is_available():
+        return True
+    warnings.warn(f"device {cfg.device!r} requested but CUDA is not available; "
+                  "using the CPU (scipy) path", RuntimeWarning, stacklevel=3)
+    return False
+
+
+def _log_binom(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
+
+def detect_step(codes: sp.csr_array, config: StructureConfig) -> StepStructure:
+    """Structure at one checkpoint; codes = rows of the concepts present there (bool, C x F).
+
+    Only features active in at least ``min_support`` concepts and not in all of them are
+    tested; returned indices refer to the columns of ``codes``.
+    """
+    codes = sp.csr_array(codes)
+    n_total = int(codes.shape[0])
+    n_all = np.asarray(codes.sum(axis=0), dtype=np.int64).ravel()
+    tested = np.flatnonzero((n_all >= config.min_support) & (n_all < n_total))
+    f = int(tested.size)
+    res = StepStructure(n_tested_features=f)
+    res.n_tests = {"dual": f * (f - 1) // 2, "dependency": f * (f - 1),
+                   "triad": f * (f - 1) // 2 * max(f - 2, 0)}
+    if f < 2:
+        return res
+    x = sp.csc_array(codes[:, tested].astype(np.int32))
+    n = n_all[tested]
+    use_torch = _torch_device(config)
+    if use_torch:
+        cand = _candidates_torch(x, n, config, config.device)
+    else:
+        cand = _candidates_scipy(x, n, config)
+    res.duals = _remap(_duals(cand, n, n_total, res.n_tests["dual"], config), tested,
+                       ("i", "j"))
+    res.dependencies = _remap(_dependencies(cand, n, n_total, res.n_tests["dependency"],
+                                            config), tested, ("child", "parent"))
+    if f >= 3:
+        res.triads = _remap(_triads(x, cand, n, res.n_tests["triad"], config, res, use_torch), tested,
+                            ("i", "j", "r"))
+    return res
+
+
+def _remap(table: dict[str, np.ndarray], tested: np.ndarray,
+           idx_fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Map tested-feature indices back to code columns, cast ints, sort rows by index."""
+    out = {k: (v.astype(np.int64) if k in _INT_FIELDS else v.astype(np.float64))
+           for k, v in table.items()}
+    for k in idx_fields:
+        out[k] = tested[out[k]]
+    order = np.lexsort(tuple(out[k] for k in reversed(idx_fields)))
+    return {k: v[order] for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- over time
+
+_KIND_STATS = {
+    "dual": (("phi", "phi"), ("p_value", "p"), ("q_value", "q"), ("support", "support")),
+    "dependency": (("confidence", "confidence"), ("p_value", "p"), ("q_value", "q"),
+                   ("support", "support")),
+    "triad": (("p_r_ij", "p_r_ij"), ("p_r_i", "p_r_i"), ("p_r_j", "p_r_j"),
+              ("interaction", "interaction"), ("p_value", "p"), ("q_value", "q"),
+              ("support", "support")),
+    "hierarchy": (("confidence", "weight"), ("parent_size", "parent_size"),
+                  ("child_size", "child_size")),
+}
+_KIND_INDEX = {"dual": ("i", "j", None), "dependency": ("child", "parent", None),
+               "triad": ("i", "j", "r"), "hierarchy": ("parent", "child", None)}
+
+
+def _intervals(kind: str, occ: list[tuple[int, dict[str, np.ndarray]]], steps: np.ndarray,
+               n_features: int) -> Relations:
+    """One Relations row per maximal run of checkpoints; stats from the run's last one."""
+    stat_map = _KIND_STATS[kind]
+    if not occ:
+        return Relations.empty(tuple(s for s, _ in stat_map))
+    ia, ib, ic = _KIND_INDEX[kind]
+    t = np.concatenate([np.full(tab[ia].size, ti, dtype=np.int64) for ti, tab in occ])
+    a = np.concatenate([tab[ia] for _, tab in occ]).astype(np.int64)
+    b = np.concatenate([tab[ib] for _, tab in occ]).astype(np.int64)
+    c = (np.concatenate([tab[ic] for _, tab in occ]).astype(np.int64) if ic
+         else np.full(a.size, -1, dtype=np.int64))
+    base = n_features + 1  # (a, b, c + 1) < base^3 < 2^63 for up to 2 million features
+    key = (a * base + b) * base + (c + 1)
+    stats = {out: np.concatenate([tab[src] for _, tab in occ]).astype(np.float64)
+             for out, src in stat_map}
+    order = np.lexsort((t, key))
+    key_s, t_s = key[order], t[order]
+    last = np.ones(key_s.size, dtype=bool)
+    last[:-1] = (key_s[1:] != key_s[:-1]) | (t_s[1:] != t_s[:-1] + 1)
+    k, valid_from, valid_to = intervals_from_occurrences(t, key, steps)
+    ends = order[last]
+    if ends.size != k.size or np.any(key[ends] != k):
+        raise AssertionError("interval runs out of step with intervals_from_occurrences")
+    cc = k % base - 1
+    ab = k // base
+    return Relations(np.full(k.size, kind, dtype=object), ab // base, ab % base, cc,
+                     valid_from, valid_to, {name: v[ends] for name, v in stats.items()})
+
+
+def structure_over_time(stack: CodeStack, config: StructureConfig, progress: bool = False
+                        ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
+    """Relations (kinds dual, dependency, triad, hierarchy) as validity intervals over the run,
+    per-feature stats (first_stable_step, layer, ...), and counts (at last checkpoint / total)."""
+    occ: dict[str, list[tuple[int, dict[str, np.ndarray]]]] = {
+        k: [] for k in ("dual", "dependency", "triad", "hierarchy")}
+    capped = 0
+    last: StepStructure | None = None
+    last_h: dict[str, np.ndarray] | None = None
+    for t in tqdm(range(stack.n_steps), desc="structure", unit="ckpt", disable=not progress):
+        rows = np.flatnonzero(stack.present[t])
+        res = detect_step(stack.codes[t][rows], config)
+        dep = res.dependencies
+        hier = hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
+        occ["dual"].append((t, res.duals))
+        occ["dependency"].append((t, dep))
+        occ["triad"].append((t, res.triads))
+        occ["hierarchy"].append((t, hier))
+        capped += res.triad_pairs_capped
+        last, last_h = res, hier
+    f = stack.n_features
+    rel = Relations.concat([_intervals(k, v, stack.steps, f) for k, v in occ.items()])
+    first, layer = first_stable_steps(stack, config.stability_window)
+    feature_stats: dict[str, np.ndarray] = {"first_stable_step": first, "layer": layer}
+    counts: dict[str, int] = {}
+    if last is not None and last_h is not None:
+        dep = last.dependencies
+        feature_stats["n_dependents"] = np.bincount(dep["parent"], minlength=f).astype(np.int64)
+        feature_stats["n_parents"] = np.bincount(dep["child"], minlength=f).astype(np.int64)
+        tri = last.triads
+        feature_stats["n_triads_as_output"] = np.bincount(tri["r"], minlength=f).astype(np.int64)
+        feature_stats["n_duals"] = (np.bincount(last.duals["i"], minlength=f)
+                                    + np.bincount(last.duals["j"], minlength=f)).astype(np.int64)
+        counts.update({"dual_last": int(last.duals["i"].size),
+                       "dependency_last": int(dep["child"].size),
+                       "triad_last": int(tri["i"].size),
+                       "hierarchy_last": int(last_h["parent"].size)})
+    for kind in occ:
+        sub = rel.of_kind(kind)
+        counts[f"{kind}_total"] = int(np.unique(np.stack([sub.a, sub.b, sub.c]), axis=1).shape[1])
+        counts[f"{kind}_intervals"] = len(sub)
+    counts["stable_features"] = int(np.count_nonzero(first >= 0))
+    counts["layers"] = int(layer.max()) if layer.size else 0
+    counts["triad_pairs_capped"] = int(capped)
+    return rel, feature_stats, counts

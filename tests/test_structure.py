@@ -1,0 +1,369 @@
+"""Structure detection: hand-computed cases, a brute-force reference, planted structure,
+null data (FDR), the torch path against the scipy path, and intervals over time."""
+
+from __future__ import annotations
+
+from itertools import combinations, permutations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.stats import false_discovery_control, fisher_exact, hypergeom
+
+from ontochron.ingest.snapshot import CodeStack, Snapshot
+from ontochron.ontology import structure as S
+from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.stats import bh_qvalues
+from ontochron.ontology.structure import StructureConfig, detect_step, structure_over_time
+
+# ------------------------------------------------------------------ generators
+
+
+def planted(seed: int, n: int = 600, f: int = 40, rate: float = 0.12) -> np.ndarray:
+    """Noise plus a dual (0, 1), a chain 4 => 3 => 2 (subsets) and an AND gate 7 = 5 & 6."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, f)) < rate
+    x[:, 0] = rng.random(n) < 0.4
+    x[:, 1] = ~x[:, 0] & (rng.random(n) < 0.8)
+    x[:, 2] = rng.random(n) < 0.5
+    x[:, 3] = x[:, 2] & (rng.random(n) < 0.5)
+    x[:, 4] = x[:, 3] & (rng.random(n) < 0.5)
+    x[:, 5] = rng.random(n) < 0.3
+    x[:, 6] = rng.random(n) < 0.3
+    x[:, 7] = x[:, 5] & x[:, 6]
+    return x
+
+
+def wired(seed: int, n: int = 120, f: int = 14) -> np.ndarray:
+    """Random circuit: noisy subsets, ANDs, NOTs of earlier features (many borderline cases)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, f), dtype=bool)
+    for k in range(f):
+        a, b = (rng.integers(0, k, 2) if k >= 2 else (0, 0))
+        op = rng.integers(0, 4) if k >= 2 else 3
+        if op == 0:
+            col = x[:, a] & (rng.random(n) < rng.uniform(0.6, 0.98))
+        elif op == 1:
+            col = x[:, a] & x[:, b]
+        elif op == 2:
+            col = ~x[:, a]
+        else:
+            col = rng.random(n) < rng.uniform(0.1, 0.6)
+        x[:, k] = col ^ (rng.random(n) < rng.uniform(0.0, 0.05))
+    return x
+
+
+def column_permuted(x: np.ndarray, seed: int) -> np.ndarray:
+    """Same marginals, every column shuffled independently: a complete null."""
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(col) for col in x.T], axis=1)
+
+
+def brute_force(x: np.ndarray, cfg: StructureConfig) -> dict[str, set]:
+    """Reference: every test of every family with scipy, filter, then BH on the full family."""
+    n_tot, f = x.shape
+    cnt = x.sum(0)
+    feats = [k for k in range(f) if cfg.min_support <= cnt[k] < n_tot]
+    out: dict[str, set] = {}
+    # duals
+    keys, ps = [], []
+    for i, j in combinations(feats, 2):
+        nij = int((x[:, i] & x[:, j]).sum())
+        phi = S.phi_coefficient(nij, cnt[i], cnt[j], n_tot)
+        p = hypergeom.cdf(nij, n_tot, cnt[i], cnt[j]) if phi <= cfg.dual_max_phi + 1e-9 else 1
+        keys.append((i, j))
+        ps.append(p)
+    q = false_discovery_control(np.array(ps)) if ps else np.array([])
+    out["dual"] = {k for k, qq in zip(keys, q, strict=True) if qq <= cfg.alpha}
+    keys, ps = [], []
+    for c, p_ in permutations(feats, 2):
+        ncp = int((x[:, c] & x[:, p_]).sum())
+        ok = ncp >= cfg.min_support and ncp / cnt[c] >= cfg.dep_confidence - 1e-9
+        keys.append((c, p_))
+        ps.append(hypergeom.sf(ncp - 1, n_tot, cnt[p_], cnt[c]) if ok else 1.0)
+    q = false_discovery_control(np.array(ps)) if ps else np.array([])
+    out["dependency"] = {k for k, qq in zip(keys, q, strict=True) if qq <= cfg.alpha}
+    keys, ps = [], []
+    for i, j in combinations(feats, 2):
+        both = x[:, i] & x[:, j]
+        one = x[:, i] ^ x[:, j]
+        nij = int(both.sum())
+        for r in feats:
+            if r in (i, j):
+                continue
+            keys.append((i, j, r))
+            nijr = int((both & x[:, r]).sum())
+            p_i = (x[:, i] & x[:, r]).sum() / cnt[i]
+            p_j = (x[:, j] & x[:, r]).sum() / cnt[j]
+            ok = (nij >= cfg.min_support and nijr >= cfg.min_support
+                  and nijr / nij >= cfg.triad_min_p_ij - 1e-9
+                  and p_i < cfg.triad_max_p_single and p_j < cfg.triad_max_p_single
+                  and nijr / nij - max(p_i, p_j) >= cfg.triad_min_interaction - 1e-9)
+            if ok:
+                nxr = int((one & x[:, r]).sum())
+                table = [[nijr, nij - nijr], [nxr, int(one.sum()) - nxr]]
+                ps.append(fisher_exact(table, alternative="greater").pvalue)
+            else:
+                ps.append(1.0)
+    q = false_discovery_control(np.array(ps)) if ps else np.array([])
+    out["triad"] = {k for k, qq in zip(keys, q, strict=True) if qq <= cfg.alpha}
+    return out
+
+
+def found(res: S.StepStructure) -> dict[str, set]:
+    d, e, t = res.duals, res.dependencies, res.triads
+    return {"dual": set(zip(d["i"].tolist(), d["j"].tolist(), strict=True)),
+            "dependency": set(zip(e["child"].tolist(), e["parent"].tolist(), strict=True)),
+            "triad": set(zip(t["i"].tolist(), t["j"].tolist(), t["r"].tolist(), strict=True))}
+
+
+# ------------------------------------------------------------------ statistics helpers
+
+
+def test_partial_bh_equals_full_vector():
+    rng = np.random.default_rng(3)
+    for k, m in ((1, 1), (5, 5), (30, 200), (200, 1000)):
+        p = rng.random(k) ** 3
+        p[: k // 3] = np.round(p[: k // 3], 2)  # ties
+        full = np.concatenate([p, np.ones(m - k)])
+        np.testing.assert_allclose(bh_qvalues(p, m), false_discovery_control(full)[:k],
+                                   rtol=1e-12)
+
+
+def test_lower_tail_matches_scipy():
+    s = np.array([0, 1, 3, 5, 10])
+    ka = np.array([10, 20, 30, 5, 40])
+    kb = np.array([15, 10, 30, 25, 40])
+    np.testing.assert_allclose(S.hypergeom_cdf(s, 100, ka, kb),
+                               hypergeom.cdf(s, 100, ka, kb), rtol=1e-10)
+
+
+# ------------------------------------------------------------------ hand-computed cases
+
+
+def test_dual_hand_case():
+    # 12 concepts; a on in 0-5, b on in 6-10 (never together), c on in 0,6,11.
+    x = np.zeros((12, 3), dtype=bool)
+    x[0:6, 0] = True
+    x[6:11, 1] = True
+    x[[0, 6, 11], 2] = True
+    res = detect_step(sp.csr_array(x), StructureConfig(alpha=0.05))
+    # phi = (12*0 - 6*5) / sqrt(6*5*6*7)
+    phi = -30 / np.sqrt(6 * 5 * 6 * 7)
+    p = fisher_exact([[0, 6], [5, 1]], alternative="less").pvalue
+    assert res.n_tests["dual"] == 3
+    assert found(res)["dual"] == {(0, 1)}
+    assert res.duals["phi"][0] == pytest.approx(phi)
+    assert res.duals["p"][0] == pytest.approx(p, rel=1e-9)
+    assert res.duals["q"][0] == pytest.approx(min(1.0, 3 * p), rel=1e-9)
+    assert res.duals["support"][0] == 11
+
+
+def test_dependency_hand_case():
+    # child on in 0-4; parent on in 0-5 and 10; noise feature on in 3, 7, 8, 9.
+    x = np.zeros((16, 3), dtype=bool)
+    x[0:5, 0] = True
+    x[[0, 1, 2, 3, 4, 5, 10], 1] = True
+    x[[3, 7, 8, 9], 2] = True
+    res = detect_step(sp.csr_array(x), StructureConfig())
+    p = fisher_exact([[5, 0], [2, 9]], alternative="greater").pvalue
+    assert res.n_tests["dependency"] == 6
+    assert found(res)["dependency"] == {(0, 1)}
+    d = res.dependencies
+    assert d["confidence"][0] == 1.0 and d["support"][0] == 5
+    assert d["p"][0] == pytest.approx(p, rel=1e-9)
+    assert d["q"][0] == pytest.approx(6 * p, rel=1e-9)
+
+
+def test_triad_hand_case():
+    # i on 0-9, j on 5-14: both on 5-9 (5 concepts), exactly one on 0-4, 10-14.
+    # r on 5-9 (all of "both") and 0, 14 (two of "exactly one"), plus 20.
+    n = 30
+    x = np.zeros((n, 3), dtype=bool)
+    x[0:10, 0] = True
+    x[5:15, 1] = True
+    x[[5, 6, 7, 8, 9, 0, 14, 20], 2] = True
+    cfg = StructureConfig(min_support=3)
+    res = detect_step(sp.csr_array(x), cfg)
+    t = res.triads
+    assert found(res)["triad"] == {(0, 1, 2)}
+    p = fisher_exact([[5, 0], [2, 8]], alternative="greater").pvalue
+    assert res.n_tests["triad"] == 3
+    assert t["p_r_ij"][0] == 1.0
+    assert t["p_r_i"][0] == pytest.approx(6 / 10)
+    assert t["p_r_j"][0] == pytest.approx(6 / 10)
+    assert t["interaction"][0] == pytest.approx(0.4)
+    assert t["p"][0] == pytest.approx(p, rel=1e-9)
+    assert t["q"][0] == pytest.approx(3 * p, rel=1e-9)
+    assert t["support"][0] == 5
+
+
+def test_constant_and_rare_features_not_tested():
+    x = np.zeros((10, 4), dtype=bool)
+    x[:, 0] = True          # constant: no test
+    x[0:2, 1] = True        # below min_support=3
+    x[0:5, 2] = True
+    x[5:10, 3] = True
+    res = detect_step(sp.csr_array(x), StructureConfig())
+    assert res.n_tested_features == 2
+    assert res.n_tests == {"dual": 1, "dependency": 2, "triad": 0}
+    assert found(res)["dual"] == {(2, 3)}
+
+
+# ------------------------------------------------------------------ reference & planted
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_matches_brute_force(seed):
+    x = wired(seed)
+    cfg = StructureConfig(alpha=0.1)
+    ref = brute_force(x, cfg)
+    assert sum(len(v) for v in ref.values()) >= 3  # the comparison is not vacuous
+    assert found(detect_step(sp.csr_array(x), cfg)) == ref
+
+
+def test_planted_structure_recovered():
+    x = planted(7)
+    res = detect_step(sp.csr_array(x), StructureConfig())
+    got = found(res)
+    assert (0, 1) in got["dual"]
+    assert {(3, 2), (4, 3), (4, 2)} <= got["dependency"]
+    assert (5, 6, 7) in got["triad"]
+    # the AND output depends on each input; nothing else is wired into the planted block
+    assert {(7, 5), (7, 6)} <= got["dependency"]
+
+
+def test_null_data_respects_fdr():
+    any_hit = {"dual": 0, "dependency": 0, "triad": 0}
+    for seed in range(20):
+        x = column_permuted(planted(100 + seed, n=300, f=30), seed)
+        got = found(detect_step(sp.csr_array(x), StructureConfig()))
+        for k in any_hit:
+            any_hit[k] += bool(got[k])
+    # BH on a complete null: P(any discovery) <= alpha = 0.05 per family; Binomial(20, 0.05)
+    # exceeds 3 with probability 1.6%.
+    assert all(v <= 3 for v in any_hit.values()), any_hit
+
+
+def test_triad_pair_cap():
+    x = planted(7)
+    capped = detect_step(sp.csr_array(x), StructureConfig(max_triad_pairs=0))
+    assert capped.triads["i"].size == 0 and capped.triad_pairs_capped > 0
+    full = detect_step(sp.csr_array(x), StructureConfig())
+    assert full.triad_pairs_capped == 0 and full.triad_pairs == capped.triad_pairs_capped
+
+
+def _prepared(x: np.ndarray) -> tuple[sp.csc_array, np.ndarray]:
+    xc = sp.csc_array(sp.csr_array(x).astype(np.int32))
+    return xc, np.asarray(xc.sum(axis=0)).ravel().astype(np.int64)
+
+
+def _as_set(cols: tuple[np.ndarray, ...]) -> set:
+    return set(zip(*(v.tolist() for v in cols), strict=True))
+
+
+def test_blocking_and_pair_cap(monkeypatch):
+    xc, n = _prepared(wired(2, n=200, f=30))
+    full = S._candidates_scipy(xc, n, StructureConfig())
+    ref = sorted(zip((-full.pair[2]).tolist(), full.pair[0].tolist(), full.pair[1].tolist(),
+                     strict=True))
+    assert len(ref) > 40 and full.pairs_capped == 0
+    monkeypatch.setattr(S, "_BLOCK_NNZ", 64)  # many small blocks
+    small = S._candidates_scipy(xc, n, StructureConfig())
+    for name in ("dual", "dep", "pair"):
+        assert _as_set(getattr(small, name)) == _as_set(getattr(full, name)), name
+    for cap in (0, 1, 7, 40):
+        c = S._candidates_scipy(xc, n, StructureConfig(max_triad_pairs=cap))
+        got = list(zip((-c.pair[2]).tolist(), c.pair[0].tolist(), c.pair[1].tolist(),
+                       strict=True))
+        assert got == ref[:cap]
+        assert c.pairs_capped == len(ref) - cap
+
+
+def test_torch_kernels_match_scipy():
+    pytest.importorskip("torch")
+    xc, n = _prepared(planted(5, n=200, f=25, rate=0.2))
+    cfg = StructureConfig()
+    a = S._candidates_scipy(xc, n, cfg)
+    b = S._candidates_torch(xc, n, cfg, "cpu")
+    for name in ("dual", "dep", "pair"):
+        sa, sb = _as_set(getattr(a, name)), _as_set(getattr(b, name))
+        assert sa == sb and sa, name
+    capped = StructureConfig(max_triad_pairs=10)
+    ta, tb = S._candidates_scipy(xc, n, capped), S._candidates_torch(xc, n, capped, "cpu")
+    assert [v.tolist() for v in ta.pair] == [v.tolist() for v in tb.pair]
+    pi, pj, nij = a.pair
+    need = np.maximum(np.ceil(0.7 * nij), 3).astype(np.int64)
+    ca = {tuple(t) for k, r, v in S._triad_counts_scipy(xc, pi, pj, need, nij)
+          for t in zip(k.tolist(), r.tolist(), v.tolist(), strict=True)}
+    cb = {tuple(t) for k, r, v in S._triad_counts_torch(xc, pi, pj, need, "cpu")
+          for t in zip(k.tolist(), r.tolist(), v.tolist(), strict=True)}
+    assert ca == cb and ca
+
+
+@pytest.mark.parametrize("kw", [{"alpha": 0}, {"alpha": 1.5}, {"min_support": 0},
+                                {"dual_max_phi": 0.2}, {"dep_confidence": 0},
+                                {"stability_window": 0}, {"max_triad_pairs": -1},
+                                {"device": "tpu"}, {"triad_min_interaction": 2}])
+def test_config_validation(kw):
+    with pytest.raises(ValueError):
+        StructureConfig(**kw)
+
+
+# ------------------------------------------------------------------ over time
+
+
+def test_structure_over_time_intervals():
+    base = planted(11, n=300, f=16)
+    broken = base.copy()
+    broken[:, 1] = np.random.default_rng(0).random(300) < 0.5  # dual (0, 1) gone
+    mats = [base, base, broken, base]
+    names = [f"c{k}" for k in range(300)]
+    stack = CodeStack.from_snapshots(
+        [Snapshot.create(s, names, m) for s, m in zip((0, 10, 20, 30), mats, strict=True)])
+    rel, fstats, counts = structure_over_time(stack, StructureConfig())
+    d = rel.of_kind("dual")
+    sel = (d.a == 0) & (d.b == 1)
+    assert sorted(zip(d.valid_from[sel].tolist(), d.valid_to[sel].tolist(), strict=True)) == \
+        [(0, 20), (30, OPEN)]
+    # stats come from the interval's last checkpoint
+    last = detect_step(sp.csr_array(base), StructureConfig()).duals
+    k = np.flatnonzero((last["i"] == 0) & (last["j"] == 1))[0]
+    assert d.stats["phi"][sel][0] == pytest.approx(last["phi"][k])
+    h = rel.of_kind("hierarchy")
+    pairs = set(zip(h.a[h.valid_to == OPEN].tolist(), h.b[h.valid_to == OPEN].tolist(),
+                    strict=True))
+    assert {(2, 3), (3, 4)} <= pairs and (2, 4) not in pairs
+    assert counts["dual_last"] == last["i"].size
+    assert counts["dual_intervals"] == len(d)
+    assert fstats["first_stable_step"].shape == (16,)
+    assert np.all(rel.c[rel.kind != "triad"] == -1)
+
+
+def test_cuda_device_same_results_or_cpu_fallback():
+    torch = pytest.importorskip("torch")
+    x = sp.csr_array(planted(3, n=300, f=20))
+    ref = found(detect_step(x, StructureConfig()))
+    if torch.cuda.is_available():
+        got = found(detect_step(x, StructureConfig(device="cuda")))
+    else:
+        with pytest.warns(RuntimeWarning, match="CUDA is not available"):
+            got = found(detect_step(x, StructureConfig(device="cuda")))
+    assert got == ref and ref["triad"]
+
+
+def test_over_time_uses_only_present_concepts():
+    x = planted(21, n=300, f=12)
+    names = [f"c{k}" for k in range(300)]
+    # step 10 keeps only the first 150 concepts; the stack pads the others with empty rows,
+    # which must not be counted as "all features off".
+    stack = CodeStack.from_snapshots([Snapshot.create(0, names, x),
+                                      Snapshot.create(10, names[:150], x[:150])])
+    rel, _, counts = structure_over_time(stack, StructureConfig())
+    ref = found(detect_step(sp.csr_array(x[:150]), StructureConfig()))
+    padded = found(detect_step(stack.codes[1], StructureConfig()))
+    assert padded != ref  # the padding would change the answer
+    d = rel.of_kind("dependency")
+    at_last = set(zip(d.a[d.valid_to == OPEN].tolist(), d.b[d.valid_to == OPEN].tolist(),
+                      strict=True))
+    assert at_last == ref["dependency"] and counts["dependency_last"] == len(at_last)
