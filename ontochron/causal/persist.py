@@ -1,0 +1,57 @@
+"""Persist a :class:`CausalReport`: the ``causal`` section of summary.json and the graph."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ontochron.causal.verify import CausalReport
+from ontochron.errors import InputError
+
+CYPHER = "graph/cypher/causal_write"
+
+
+def write_summary(path: str | os.PathLike[str], report: CausalReport) -> Path:
+    """Merge ``report.summary()`` into summary.json under ``causal`` (creating the file)."""
+    p = Path(path)
+    data: dict[str, Any] = {}
+    if p.exists():
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc}", p) from None
+        if not isinstance(data, dict):
+            raise InputError("summary.json must hold a JSON object", p)
+    data["causal"] = report.summary()
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False), encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+def cypher_statement() -> str:
+    """The UNWIND write-back statement (graph/cypher/causal_write.cypher)."""
+    from ontochron.graph.cypher import load_cypher
+
+    return load_cypher(CYPHER)
+
+
+def graph_rows(run_id: str, report: CausalReport) -> list[dict[str, Any]]:
+    """One parameter row per CausalTest node."""
+    return [{**r.as_dict(), "run_id": run_id, "alpha": report.alpha,
+             "alternative": report.alternative, "n_resamples": report.n_resamples,
+             "seed": report.seed} for r in report.results]
+
+
+def write_graph(store: Any, run_id: str, report: CausalReport) -> int:
+    """Write CausalTest nodes with TESTS->Feature and AT->Checkpoint edges; returns rows sent.
+
+    ``store`` is a :class:`ontochron.graph.store.GraphStore`; rows go through its
+    ``write_batches`` (UNWIND $rows, all values as parameters).
+    """
+    rows = graph_rows(run_id, report)
+    if rows:
+        store.write_batches(cypher_statement(), rows, desc="causal tests")
+    return len(rows)

@@ -1,0 +1,100 @@
+"""Shared plot helpers: headless matplotlib, self-contained plotly HTML, top-N selection."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display needed, safe in CI and on servers
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ontochron.errors import InputError  # noqa: E402
+from ontochron.viz.data import PlotData  # noqa: E402
+
+DEFAULT_TOP = 40
+
+
+def check_top(top: int) -> int:
+    """Validate a top-N limit."""
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise InputError(f"top must be a positive integer, got {top!r}")
+    return int(top)
+
+
+def top_keys(keys: np.ndarray, weights: np.ndarray, top: int) -> np.ndarray:
+    """The ``top`` distinct keys with the largest summed weight (ties: smaller key first)."""
+    if keys.size == 0:
+        return np.zeros(0, dtype=keys.dtype)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    total = np.bincount(inv, weights=weights.astype(float))
+    order = np.lexsort((uniq, -total))[:top]
+    return uniq[order]
+
+
+def step_index(data: PlotData, values: np.ndarray) -> np.ndarray:
+    """Index of each step value among ``data.steps`` (-1 when not a checkpoint)."""
+    steps = data.steps
+    v = np.asarray(values, dtype=np.int64)
+    if steps.size == 0:
+        return np.full(v.shape, -1, dtype=np.int64)
+    i = np.clip(np.searchsorted(steps, v), 0, steps.size - 1)
+    return np.where(steps[i] == v, i, -1)
+
+
+def active_counts(data: PlotData) -> np.ndarray:
+    """Active (concept, feature) pairs at each checkpoint, from ACTIVATES intervals."""
+    a = data.activations
+    starts = np.sort(np.asarray(a["valid_from"], dtype=np.int64))
+    ends = np.sort(data.closed_to(a["valid_to"]))
+    return (np.searchsorted(starts, data.steps, side="right")
+            - np.searchsorted(ends, data.steps, side="right")).astype(np.int64)
+
+
+def churn_matrix(data: PlotData) -> np.ndarray:
+    """features x checkpoints count of ACTIVATES intervals starting or ending at each step.
+
+    Starts at the first checkpoint are not churn. Dense n_features x n_steps (int32).
+    """
+    a = data.activations
+    m = np.zeros((max(data.n_features, 1), max(data.steps.size, 1)), dtype=np.int32)
+    f = np.asarray(a["feature"], dtype=np.int64)
+    si = step_index(data, a["valid_from"])
+    ok = si > 0
+    np.add.at(m, (f[ok], si[ok]), 1)
+    ei = step_index(data, a["valid_to"])
+    ok = ei >= 0
+    np.add.at(m, (f[ok], ei[ok]), 1)
+    return m
+
+
+def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a matplotlib figure as PNG and close it."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return p
+
+
+def save_html(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a plotly figure as one self-contained HTML file (plotly.js inline, no CDN)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(p, include_plotlyjs=True, full_html=True)
+    return p
+
+
+def empty_note(ax: Any, text: str) -> None:
+    """Mark an axis as having nothing to show."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def concept_label(data: PlotData, i: int) -> str:
+    return data.concepts[i] if 0 <= i < len(data.concepts) else f"#{i}"

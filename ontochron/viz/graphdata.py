@@ -1,0 +1,100 @@
+"""Plot data of a run stored in the graph (schema: docs/schema.md), for ``--run NAME``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from ontochron.ontology.intervals import OPEN
+from ontochron.viz.data import PlotData
+
+# Read statements: fixed text, every value a parameter.
+_RUN = "MATCH (r:Run {run_id: $run_id}) RETURN r.steps AS steps, r.n_features AS n_features, " \
+       "r.summary AS summary, r.name AS name"
+_CHECKPOINTS = "MATCH (k:Checkpoint {run_id: $run_id}) RETURN properties(k) AS p"
+_CONCEPTS = "MATCH (c:Concept {run_id: $run_id}) RETURN c.name AS name, c.index AS index"
+_INTERVALS = {
+    "activates": "MATCH (c)-[r:ACTIVATES]->(f) WHERE r.run_id = $run_id RETURN c.index AS a, "
+                 "f.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
+    "connection": "MATCH (c)-[r:CONNECTED]->(d) WHERE r.run_id = $run_id RETURN c.index AS a, "
+                  "d.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
+    "hierarchy": "MATCH (p)-[r:PARENT_OF]->(c) WHERE r.run_id = $run_id RETURN p.index AS a, "
+                 "c.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
+    "dependency": "MATCH (c)-[r:DEPENDS_ON]->(p) WHERE r.run_id = $run_id RETURN c.index AS a, "
+                  "p.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
+    "dual": "MATCH (x)-[r:DUAL]->(y) WHERE r.run_id = $run_id RETURN x.index AS a, "
+            "y.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
+}
+_EVENTS = {
+    "birth": "MATCH (e:Birth {run_id: $run_id}) RETURN e.step AS step, e.concept AS concept, "
+             "e.feature AS feature, '' AS detail",
+    "death": "MATCH (e:Death {run_id: $run_id}) RETURN e.step AS step, e.concept AS concept, "
+             "e.feature AS feature, '' AS detail",
+    "connection_form": "MATCH (e:ConnectionForm {run_id: $run_id}) RETURN e.step AS step, "
+                       "e.concept AS concept, null AS feature, e.partner AS detail",
+    "connection_break": "MATCH (e:ConnectionBreak {run_id: $run_id}) RETURN e.step AS step, "
+                        "e.concept AS concept, null AS feature, e.partner AS detail",
+    "phase_transition": "MATCH (e:PhaseTransition {run_id: $run_id}) RETURN e.step AS step, "
+                        "null AS concept, null AS feature, e.metric AS detail",
+}
+_CAUSAL = "MATCH (t:CausalTest {run_id: $run_id}) RETURN properties(t) AS p"
+_CHECKPOINT_KEYS = {"run_id", "step", "ordinal", "n_concepts"}
+
+
+def _ints(rows: list[dict[str, Any]], key: str, blank: int) -> np.ndarray:
+    return np.array([blank if r[key] is None else int(r[key]) for r in rows], dtype=np.int64)
+
+
+def load_run(store: Any, run_id: str) -> PlotData | None:
+    """Read one stored run into :class:`PlotData`; None when the run does not exist."""
+    head = store.run(_RUN, run_id=run_id)
+    if not head:
+        return None
+    h = head[0]
+    try:
+        summary = json.loads(h.get("summary") or "{}")
+    except json.JSONDecodeError:
+        summary = {}
+    ks = sorted((r["p"] for r in store.run(_CHECKPOINTS, run_id=run_id)),
+                key=lambda p: p["step"])
+    steps = np.array([int(p["step"]) for p in ks] or list(h.get("steps") or []), dtype=np.int64)
+    names = sorted({k for p in ks for k in p} - _CHECKPOINT_KEYS)
+    curves = {n: np.array([float(p.get(n, np.nan)) if isinstance(p.get(n), (int, float))
+                           else np.nan for p in ks]) for n in names
+              if any(isinstance(p.get(n), (int, float)) for p in ks)}
+    crow = sorted(store.run(_CONCEPTS, run_id=run_id), key=lambda r: r["index"])
+    concepts = [r["name"] for r in crow]
+    cindex = {n: i for i, n in enumerate(concepts)}
+
+    tables = {}
+    for kind, q in _INTERVALS.items():
+        rows = store.run(q, run_id=run_id)
+        tables[kind] = {"kind": np.full(len(rows), kind, dtype=object),
+                        "a": _ints(rows, "a", -1), "b": _ints(rows, "b", -1),
+                        "c": np.full(len(rows), -1, dtype=np.int64),
+                        "valid_from": _ints(rows, "valid_from", 0),
+                        "valid_to": _ints(rows, "valid_to", OPEN)}
+    act = tables.pop("activates")
+    rel = {k: np.concatenate([t[k] for t in tables.values()]) for k in act}
+
+    ev: dict[str, list[Any]] = {"kind": [], "step": [], "concept": [], "feature": [],
+                                "detail": []}
+    for kind, q in _EVENTS.items():
+        for r in store.run(q, run_id=run_id):
+            ev["kind"].append(kind)
+            ev["step"].append(int(r["step"]))
+            ev["concept"].append(cindex.get(r["concept"], -1))
+            ev["feature"].append(-1 if r["feature"] is None else int(r["feature"]))
+            ev["detail"].append(str(r["detail"] or ""))
+    events = {"kind": np.array(ev["kind"], dtype=object),
+              "step": np.array(ev["step"], dtype=np.int64),
+              "concept": np.array(ev["concept"], dtype=np.int64),
+              "feature": np.array(ev["feature"], dtype=np.int64),
+              "detail": np.array(ev["detail"], dtype=object)}
+    causal = [r["p"] for r in store.run(_CAUSAL, run_id=run_id)]
+    activations = {"concept": act["a"], "feature": act["b"], "valid_from": act["valid_from"],
+                   "valid_to": act["valid_to"]}
+    return PlotData(steps, concepts, int(h.get("n_features") or 0), activations, events, rel,
+                    curves, summary, causal, name=str(h.get("name") or run_id))
