@@ -1,0 +1,557 @@
+"""``ontochron demo``: the whole pipeline end to end on real data, with no downloads.
+
+Trains :class:`ontochron.demo_model.DemoNet` on scikit-learn's bundled digits, saves a
+checkpoint per epoch, extracts the 32-bit bottleneck codes of held-out probe concepts through
+the real ingest path, runs :func:`ontochron.ontology.analyze`, writes the analysis files and
+interop snapshots, prints a summary, then runs the later stages in :data:`STAGES` (graph,
+causal verification, plots), each of which may be switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ontochron.demo_model import (
+    DigitsData,
+    TrainRecord,
+    bottleneck_probs,
+    load_demo_model,
+    load_digits_split,
+    train_demo_model,
+)
+from ontochron.errors import InputError, OntochronError
+from ontochron.ingest.checkpoints import discover_checkpoints, iter_extracted
+from ontochron.ingest.extractors import BinaryExtractor
+from ontochron.ingest.readers import save_npz, save_reptimeline_json
+from ontochron.ingest.snapshot import CodeStack, Snapshot
+from ontochron.ontology import analyze
+from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.result import Ontology
+from ontochron.outputs import write_outputs
+
+DIGIT_CONCEPT = "digit {}"
+PROBE_CONCEPT = "{}#{:04d}"  # class # row of the image in sklearn's load_digits()
+DEMO_RUN = "demo"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Settings of one demo run (validated); see :func:`run_demo`."""
+
+    epochs: int = 16
+    seed: int = 0
+    probes_per_class: int | None = 20
+    quiet: bool = False
+    graph: bool = True
+    causal: bool = True
+    plots: bool = True
+    store: Any = None  # URI string, an open GraphStore, or None (embedded in out_dir/store)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise InputError(f"seed must be an integer, got {self.seed!r}")
+        if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or self.epochs < 1:
+            raise InputError(f"epochs must be an integer >= 1, got {self.epochs!r}")
+        if self.probes_per_class is not None and (not isinstance(self.probes_per_class, int)
+                                                  or self.probes_per_class < 0):
+            raise InputError(f"probes_per_class must be an integer >= 0 or None, "
+                             f"got {self.probes_per_class!r}")
+
+
+@dataclass
+class DemoResult:
+    """What a demo run produced: paths, the ontology, accuracies and later-stage results."""
+
+    out_dir: Path
+    checkpoints: list[tuple[int, Path]]
+    records: list[TrainRecord]
+    stack: CodeStack
+    ontology: Ontology
+    paths: dict[str, Path]
+    concept_groups: dict[str, list[str]]
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    causal: Any = None  # ontochron.causal.CausalReport once the causal stage has run
+
+    @property
+    def accuracies(self) -> dict[int, float]:
+        """Held-out accuracy per checkpoint step."""
+        return {r.step: r.test_accuracy for r in self.records}
+
+    @property
+    def failed_stages(self) -> list[str]:
+        """Names of later stages that raised an ontochron error (the CLI then exits 1)."""
+        return [n for n, s in self.stages.items() if s.get("status") == "failed"]
+
+
+# --- concepts ------------------------------------------------------------------------------
+
+def probe_concepts(data: DigitsData, probes_per_class: int | None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """Concept name -> rows of ``data.x_test`` that stand for it, and the concept groups.
+
+    Ten aggregated concepts ("digit 3": every held-out image of class 3, majority vote) plus
+    up to ``probes_per_class`` single held-out images per class ("3#0017").
+    """
+    rows: dict[str, np.ndarray] = {}
+    digits, probes = [], []
+    for k in range(10):  # ten classes, not a loop over concepts x features
+        idx = np.flatnonzero(data.y_test == k)
+        name = DIGIT_CONCEPT.format(k)
+        rows[name] = idx
+        digits.append(name)
+        take = idx if probes_per_class is None else idx[:probes_per_class]
+        for i in take:
+            pname = PROBE_CONCEPT.format(k, int(data.test_index[i]))
+            rows[pname] = np.array([i])
+            probes.append(pname)
+    return rows, {"digits": digits, "probes": probes}
+
+
+def make_activations_fn(data: DigitsData, rows: Mapping[str, np.ndarray]
+                        ) -> Callable[[Path], dict[str, np.ndarray]]:
+    """``activations_fn`` for :func:`iter_extracted`: checkpoint -> bottleneck probabilities
+    of each concept's held-out images (computed once per checkpoint for all images)."""
+
+    def activations_fn(path: Path) -> dict[str, np.ndarray]:
+        probs = bottleneck_probs(load_demo_model(path), data.x_test)
+        return {name: probs[r] for name, r in rows.items()}
+
+    return activations_fn
+
+
+# --- the main job --------------------------------------------------------------------------
+
+def _clean_checkpoints(ckpt_dir: Path) -> None:
+    """Remove checkpoints of an earlier demo run so a shorter run does not mix with them."""
+    if ckpt_dir.is_dir():
+        for p in ckpt_dir.glob("model_step*.pt"):
+            p.unlink()
+
+
+def run_demo(out_dir: str | os.PathLike[str] = "demo-out", *, epochs: int = 16, seed: int = 0,
+             quiet: bool = False, graph: bool = True, causal: bool = True, plots: bool = True,
+             probes_per_class: int | None = 20, store: Any = None,
+             console: Any = None) -> DemoResult:
+    """Train, extract, analyze and write everything under ``out_dir``; return a DemoResult.
+
+    ``graph``/``causal``/``plots`` switch the later stages of :data:`STAGES` on or off;
+    ``store`` is a store URI or an open ``GraphStore`` for the graph stage (default: an
+    embedded store in ``out_dir/store``).
+    """
+    opts = DemoOptions(epochs, seed, probes_per_class, quiet, graph, causal, plots, store)
+    out = Path(out_dir)
+    ckpt_dir = out / "checkpoints"
+    con = console if console is not None else _console(quiet)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    data = load_digits_split(seed)
+    _clean_checkpoints(ckpt_dir)
+    with _status(con, quiet, f"training on {data.y_train.size} digits for {epochs} epochs"):
+        records = train_demo_model(data, ckpt_dir, epochs=epochs, seed=seed)
+    timings["train"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rows, groups = probe_concepts(data, probes_per_class)
+    checkpoints = discover_checkpoints(ckpt_dir)
+    snapshots: list[Snapshot] = list(iter_extracted(
+        checkpoints, make_activations_fn(data, rows), BinaryExtractor(threshold=0.5),
+        aggregate="majority", progress=not quiet))
+    stack = CodeStack.from_snapshots(snapshots)
+    timings["extract"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ontology = analyze(stack, progress=not quiet)
+    timings["analyze"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    paths: dict[str, Path] = {"checkpoints": ckpt_dir}
+    paths.update({f"analysis/{k}": Path(v) for k, v in write_outputs(ontology, out / "analysis")
+                  .items()})
+    snap_dir = out / "snapshots"
+    snap_dir.mkdir(parents=True, exist_ok=True)
+    save_reptimeline_json(snapshots, snap_dir / "reptimeline.json")
+    save_npz(stack, snap_dir / "codes.npz")
+    paths["snapshots/reptimeline.json"] = snap_dir / "reptimeline.json"
+    paths["snapshots/codes.npz"] = snap_dir / "codes.npz"
+    timings["write"] = time.perf_counter() - t0
+
+    result = DemoResult(out, checkpoints, records, stack, ontology, paths, groups,
+                        timings=timings)
+    if not quiet:
+        print_summary(result, con)
+    _run_stages(result, opts, data, rows, con)
+    result.paths["demo.json"] = _write_demo_json(result, opts)
+    if not quiet:
+        _print_stages(result, con)
+    return result
+
+
+# --- later stages (the hook) ---------------------------------------------------------------
+
+StageFn = Callable[["StageContext"], dict[str, Any]]
+
+
+@dataclass
+class StageContext:
+    """What a later stage gets: the result so far, the options, the data and the console."""
+
+    result: DemoResult
+    options: DemoOptions
+    data: DigitsData
+    rows: Mapping[str, np.ndarray]
+    console: Any
+
+
+def _stage_graph(ctx: StageContext) -> dict[str, Any]:
+    """Ingest the run into the graph store (embedded in ``out_dir/store`` by default), add the
+    causal tests, and run the example queries."""
+    from ontochron.graph.ingest import ingest
+    from ontochron.graph.store import GraphStore, open_store
+
+    res, opts = ctx.result, ctx.options
+    given = opts.store if isinstance(opts.store, GraphStore) else None
+    data_dir = res.out_dir / "store" if opts.store is None else None
+    where = (f"embedded ({data_dir})" if data_dir is not None
+             else "the given store" if given is not None else _redact(str(opts.store)))
+    out: dict[str, Any] = {"status": "ok", "run": DEMO_RUN, "store": where}
+    if given is None:
+        with _status(ctx.console, opts.quiet, "starting the graph store"):
+            store = open_store(opts.store, data_dir=data_dir)
+    else:
+        store = given
+    try:
+        report = ingest(res.paths["snapshots/codes.npz"], run=DEMO_RUN, store=store,
+                        progress=not opts.quiet)
+        out["ingest"] = _jsonable(report)
+        if res.causal is not None:
+            from ontochron.causal.persist import write_graph
+
+            out["causal_tests_written"] = write_graph(store, DEMO_RUN, res.causal)
+        out["queries"] = _example_queries(store, res)
+    finally:
+        if given is None:
+            store.close()
+    if data_dir is not None:
+        res.paths["store"] = data_dir
+    return out
+
+
+def _redact(uri: str) -> str:
+    """The URI without any user:password part, safe to print and to write to demo.json."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _example_queries(store: Any, res: DemoResult) -> list[dict[str, Any]]:
+    """Run the named queries chosen for the demo (``ontochron.queries.library.demo_queries``)
+    on the demo run; keep the first rows of each for printing and demo.json."""
+    from ontochron.queries.library import demo_queries
+
+    return [{"title": title, "query": qr.query, "status": "ok", "n_rows": len(qr),
+             "rows": _jsonable(qr.records()[:10])}
+            for title, qr in demo_queries(store, DEMO_RUN)]
+
+
+def _stage_causal(ctx: StageContext) -> dict[str, Any]:
+    """Zero-ablate each bit at the last checkpoint on every held-out image and test whether it
+    raises the loss of the digit classes that have it more than that of the other classes;
+    the report goes into summary.json (``causal``) and onto the graph when that stage runs."""
+    from ontochron.causal.demo import verify_demo
+    from ontochron.causal.persist import write_summary
+
+    res = ctx.result
+    last_step, last_path = res.checkpoints[-1]
+    report = verify_demo(load_demo_model(last_path), ctx.data.x_test, ctx.data.y_test,
+                         step=int(last_step), concept_name=DIGIT_CONCEPT.format, mode="zero",
+                         seed=ctx.options.seed, progress=not ctx.options.quiet)
+    res.causal = report
+    write_summary(res.out_dir / "analysis" / "summary.json", report)
+    summary = report.summary()
+    return {"status": "ok", "step": int(last_step), "n_tested": summary["n_tested"],
+            "n_causal": summary["n_causal"], "causal_features": summary["causal_features"]}
+
+
+def _stage_plots(ctx: StageContext) -> dict[str, Any]:
+    """Write every plot (PNG + interactive HTML) into ``plots/`` and the one-file report."""
+    from ontochron.viz import from_ontology, render_all
+    from ontochron.viz.report import write_report
+
+    res = ctx.result
+    causal_rows = None if res.causal is None else res.causal.rows()
+    data = from_ontology(res.ontology, causal=causal_rows, name="demo")
+    written = render_all(data, res.out_dir / "plots")
+    report = write_report(data, res.out_dir / "report.html")
+    res.paths["plots"] = res.out_dir / "plots"
+    res.paths["report.html"] = report
+    return {"status": "ok", "files": len(written), "report": str(report)}
+
+
+# Later stages in order: (name, option that enables it, function). Append to plug in more.
+STAGES: list[tuple[str, str, StageFn]] = [
+    ("causal", "causal", _stage_causal),
+    ("graph", "graph", _stage_graph),
+    ("plots", "plots", _stage_plots),
+]
+
+
+def _run_stages(result: DemoResult, opts: DemoOptions, data: DigitsData,
+                rows: Mapping[str, np.ndarray], con: Any) -> None:
+    """Run each enabled stage; a stage whose module is not installed yet is 'skipped', one
+    that raises an ontochron error is 'failed' (reported, and the CLI exits non-zero)."""
+    ctx = StageContext(result, opts, data, rows, con)
+    for name, option, fn in STAGES:
+        if not getattr(opts, option):
+            result.stages[name] = {"status": "off"}
+            continue
+        t0 = time.perf_counter()
+        try:
+            result.stages[name] = fn(ctx)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("ontochron"):
+                raise
+            result.stages[name] = {"status": "skipped", "reason": f"{exc.name} not available"}
+        except (OntochronError, ImportError) as exc:
+            result.stages[name] = {"status": "failed", "error": str(exc)}
+        result.timings[name] = time.perf_counter() - t0
+
+
+def _jsonable(obj: Any) -> Any:
+    """A JSON-friendly view of a stage's report object (dataclass, mapping or plain value)."""
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(obj) and not isinstance(obj, type):
+        obj = asdict(obj)
+    return _no_nan(json.loads(json.dumps(obj, default=str)))
+
+
+def _no_nan(obj: Any) -> Any:
+    """NaN/inf floats -> None, so demo.json is strict JSON."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _no_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_no_nan(v) for v in obj]
+    return obj
+
+
+def _write_demo_json(result: DemoResult, opts: DemoOptions) -> Path:
+    """Write ``out_dir/demo.json``: settings, per-checkpoint accuracy, timings, stages."""
+    doc = {
+        "options": {k: getattr(opts, k) for k in ("epochs", "seed", "probes_per_class",
+                                                  "graph", "causal", "plots")},
+        "dataset": "sklearn.datasets.load_digits (1,797 8x8 images, bundled)",
+        "concepts": {g: len(v) for g, v in result.concept_groups.items()},
+        "checkpoints": [{"step": r.step, "epoch": r.epoch, "path": str(r.path),
+                         "train_loss": None if np.isnan(r.train_loss) else r.train_loss,
+                         "test_accuracy": r.test_accuracy} for r in result.records],
+        "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+        "stages": result.stages,
+        "summary": result.ontology.summary,
+    }
+    path = result.out_dir / "demo.json"
+    path.write_text(json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+# --- printing ------------------------------------------------------------------------------
+
+def _console(quiet: bool) -> Any:
+    from rich.console import Console
+
+    return Console(quiet=quiet)
+
+
+class _status:
+    """A rich spinner while ``quiet`` is False; nothing otherwise."""
+
+    def __init__(self, con: Any, quiet: bool, text: str) -> None:
+        self._cm = None if quiet else con.status(text)
+
+    def __enter__(self) -> None:
+        if self._cm is not None:
+            self._cm.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._cm is not None:
+            self._cm.__exit__(*exc)
+
+
+COUNT_KEYS = ("births", "deaths", "connections", "phase_transitions", "duals", "dependencies",
+              "triads", "hierarchy_edges")
+
+
+def _fmt_interval(start: int, end: int) -> str:
+    return f"[{start}, {'open' if end == OPEN else end})"
+
+
+def example_lines(result: DemoResult, max_lines: int = 12) -> list[str]:
+    """A few readable example events: first births of each digit, digit-digit connections,
+    phase transitions."""
+    ont = result.ontology
+    index = {c: i for i, c in enumerate(ont.concepts)}
+    digits = [index[d] for d in result.concept_groups["digits"] if d in index]
+    lines: list[str] = []
+    ev = ont.events
+    births = ev.kind == "birth"
+    for d in digits:
+        m = births & (ev.concept == d)
+        if m.any():
+            first = int(ev.step[m].min())
+            feats = np.unique(ev.feature[m & (ev.step == first)])
+            lines.append(f"{ont.concepts[d]}: first bits born at step {first} "
+                         f"(features {', '.join(map(str, feats[:6].tolist()))})")
+    lines = lines[:4]
+    conn = ont.relations.of_kind("connection")
+    dset = np.asarray(digits)
+    m = np.flatnonzero(np.isin(conn.a, dset) & np.isin(conn.b, dset))
+    m = m[np.argsort(conn.valid_from[m], kind="stable")]
+    d0, d6 = index.get("digit 0", -2), index.get("digit 6", -2)
+    pair = (((conn.a[m] == d0) & (conn.b[m] == d6)) | ((conn.a[m] == d6) & (conn.b[m] == d0)))
+    for i in np.concatenate([m[~pair][:4], m[pair]]):
+        a, b = int(conn.a[i]), int(conn.b[i])
+        lines.append(f"{ont.concepts[a]} -- {ont.concepts[b]} connected "
+                     f"{_fmt_interval(int(conn.valid_from[i]), int(conn.valid_to[i]))}")
+    if d0 >= 0 and d6 >= 0:
+        st = result.stack
+        r0, r6 = st.concepts.index("digit 0"), st.concepts.index("digit 6")
+        # shared bits of the pair at each checkpoint (T is small; one sparse row product each)
+        shared = [int(st.codes[t][[r0]].multiply(st.codes[t][[r6]]).sum())
+                  for t in range(st.n_steps)]
+        verdict = "" if pair.any() else " (never more than chance, so never connected)"
+        change = [i for i in range(len(shared)) if i == 0 or shared[i] != shared[i - 1]]
+        lines.append("digit 0 & digit 6 share " + ", ".join(
+            f"{shared[i]} bits from step {int(st.steps[i])}" for i in change) + verdict)
+    pt = ev.kind == "phase_transition"
+    for i in np.flatnonzero(pt)[:3]:
+        try:
+            det = json.loads(ev.detail[i] or "{}")
+        except (TypeError, ValueError):
+            det = {}
+        lines.append(f"phase transition at step {int(ev.step[i])}: {det.get('metric', '?')} "
+                     f"{det.get('direction', '')} (delta {det.get('delta', float('nan')):.3g})")
+    return lines[:max_lines]
+
+
+def top_stable_features(result: DemoResult, n: int = 5) -> list[dict[str, Any]]:
+    """The ``n`` most stable features with their first-stable step, layer and the digit
+    concepts that have them at the last checkpoint."""
+    ont = result.ontology
+    fs = ont.feature_stats
+    stab = np.asarray(fs.get("stability", np.zeros(ont.n_features)), dtype=float)
+    last = result.stack.dense(result.stack.n_steps - 1)
+    index = {c: i for i, c in enumerate(result.stack.concepts)}
+    digit_rows = np.array([index[d] for d in result.concept_groups["digits"]])
+    alive = last.any(axis=0)
+    order = np.lexsort((-last.sum(axis=0), -stab))
+    order = order[alive[order]][:n]
+    rows = []
+    for f in order:
+        on = [result.stack.concepts[r] for r in digit_rows[last[digit_rows, f]]]
+        row = {"feature": int(f), "stability": float(stab[f]),
+               "digits": [d.split()[-1] for d in on]}
+        for k in ("first_stable_step", "layer", "birth_step"):
+            if k in fs:
+                row[k] = int(fs[k][f])
+        rows.append(row)
+    return rows
+
+
+def print_summary(result: DemoResult, con: Any) -> None:
+    """Print accuracy per checkpoint, counts, example events and the top stable features."""
+    from rich.table import Table
+
+    ont = result.ontology
+    curves = ont.curves
+    t = Table(title="Training checkpoints (held-out digits)")
+    for col in ("step", "epoch", "train loss", "accuracy", "code density", "churn"):
+        t.add_column(col, justify="right")
+    steps = list(map(int, ont.steps))
+    for r in result.records:
+        ti = steps.index(r.step) if r.step in steps else None
+        dens = curves.get("active_fraction")
+        churn = curves.get("churn")
+        t.add_row(str(r.step), str(r.epoch),
+                  "-" if np.isnan(r.train_loss) else f"{r.train_loss:.3f}",
+                  f"{r.test_accuracy:.3f}",
+                  "-" if dens is None or ti is None else f"{dens[ti]:.3f}",
+                  "-" if churn is None or ti is None else f"{churn[ti]:.3f}")
+    con.print(t)
+    groups = result.concept_groups
+    c = Table(title=f"Ontology over {len(ont.steps)} checkpoints",
+              caption=f"{ont.n_features} bits; {len(ont.concepts)} concepts = "
+                      f"{len(groups['digits'])} digit classes + {len(groups['probes'])} "
+                      "held-out images")
+    c.add_column("count")
+    c.add_column("value", justify="right")
+    for k in COUNT_KEYS:
+        c.add_row(k.replace("_", " "), str(ont.summary.get(k, "-")))
+    con.print(c)
+    con.print("[bold]Examples[/bold]")
+    for line in example_lines(result):
+        con.print(f"  {line}")
+    s = Table(title="Most stable bits")
+    for col in ("bit", "stability", "first stable", "layer", "digits with it (last ckpt)"):
+        s.add_column(col)
+    for row in top_stable_features(result):
+        first = row.get("first_stable_step")
+        s.add_row(str(row["feature"]), f"{row['stability']:.3f}",
+                  "-" if first is None else ("never" if first < 0 else str(first)),
+                  str(row.get("layer", "-")),
+                  " ".join(row["digits"]) or "-")
+    con.print(s)
+
+
+def _print_query(q: dict[str, Any], con: Any, max_rows: int = 5) -> None:
+    """An example query's first rows as a table of its non-empty columns."""
+    from rich.table import Table
+
+    if q["status"] != "ok":
+        con.print(f"  query {q['title']}: {q['status']}")
+        return
+    rows = q["rows"][:max_rows]
+    # leave out empty columns, and text columns that say the same on every row shown
+    cols = [k for k in (rows[0] if rows else {}) if any(r.get(k) is not None for r in rows)
+            and not (len(rows) > 1 and isinstance(rows[0][k], str)
+                     and all(r.get(k) == rows[0][k] for r in rows))]
+    t = Table(title=f"{q['title']} ({q['n_rows']} rows; first {len(rows)})")
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*("" if r.get(c) is None else f"{r[c]:.3g}" if isinstance(r[c], float)
+                    else str(r[c]) for c in cols))
+    con.print(t)
+
+
+def _print_stages(result: DemoResult, con: Any) -> None:
+    """One line per later stage, the causal bits and the example query answers."""
+    for name, st in result.stages.items():
+        status = st.get("status")
+        colour = {"ok": "green", "failed": "red"}.get(status, "yellow")
+        extra = st.get("error") or st.get("reason") or ""
+        if name == "causal" and status == "ok":
+            extra = (f"{st['n_causal']} of {st['n_tested']} bits causal at step {st['step']} "
+                     f"(ablation raises their own digits' loss, BH q <= 0.05): "
+                     f"{' '.join(map(str, st['causal_features'])) or 'none'}")
+        if name == "graph" and status == "ok":
+            extra = f"run {st['run']!r} in {st['store']}"
+        con.print(f"[{colour}]{name}: {status}[/{colour}] {extra}")
+        for q in st.get("queries", []) if status == "ok" else []:
+            _print_query(q, con)
+    con.print(f"outputs in {result.out_dir} "
+              f"(timings: {', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")
