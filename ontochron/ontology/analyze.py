@@ -1,0 +1,175 @@
+"""``analyze``: one streaming pass over a CodeStack computing lifecycle events, connections,
+curves and phase transitions, plus the structure detectors, into one :class:`Ontology`."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm import tqdm
+
+from ontochron.errors import InputError
+from ontochron.ingest.snapshot import CodeStack
+from ontochron.ontology.config import OntologyConfig
+from ontochron.ontology.connections import ConnectionTracker
+from ontochron.ontology.curves import CURVE_NAMES, feature_weights, step_curves
+from ontochron.ontology.lifecycle import LifecycleTracker
+from ontochron.ontology.phases import phase_events
+from ontochron.ontology.result import Events, Ontology, Relations
+
+COMPAT_MODES = ("reptimeline",)
+STRUCTURE_KINDS = ("dual", "dependency", "triad", "hierarchy")
+
+
+def _check_device(device: str) -> None:
+    if device == "cpu":
+        return
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is a dependency
+        raise InputError(f"device {device!r} needs torch, which is not installed") from exc
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but torch sees no CUDA device")
+
+
+def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device: str
+               ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
+    try:
+        from ontochron.ontology.structure import structure_over_time
+    except ImportError as exc:
+        raise NotImplementedError(
+            "structure detection (ontochron.ontology.structure) is not available; "
+            "pass OntologyConfig(structure=False)") from exc
+    sconf = config.structure_config
+    if device != "cpu" and getattr(sconf, "device", device) == "cpu":
+        sconf = dataclasses.replace(sconf, device=device)
+    return structure_over_time(stack, sconf, progress=progress)
+
+
+def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
+            compat: str | None = None, progress: bool = True, device: str = "cpu",
+            timings: dict[str, float] | None = None) -> Ontology:
+    """Detect everything over ``stack`` and return an :class:`Ontology`.
+
+    ``compat="reptimeline"`` delegates to the reptimeline-compatible detectors. ``device``
+    other than "cpu" runs the pair-overlap products with torch on that device. When a dict
+    is passed as ``timings`` it receives wall seconds per phase.
+    """
+    if compat is not None:
+        if compat not in COMPAT_MODES:
+            raise InputError(f"compat must be one of {COMPAT_MODES}, got {compat!r}")
+        from ontochron.ontology.compat_reptimeline import analyze_reptimeline
+        return analyze_reptimeline(stack, progress=progress)
+    config = config or OntologyConfig()
+    _check_device(device)
+    times = timings if timings is not None else {}
+    n_steps, n_concepts, n_feat = stack.n_steps, stack.n_concepts, stack.n_features
+    steps = np.asarray(stack.steps, dtype=np.int64)
+    if n_steps == 0:
+        raise InputError("the code stack has no checkpoints")
+
+    life = LifecycleTracker(n_concepts, n_feat)
+    conn = (ConnectionTracker(n_concepts, n_feat, config.alpha, config.min_shared, device)
+            if config.connections else None)
+    weights = feature_weights(n_feat, config.seed)
+    curves = {n: np.full(n_steps, np.nan) for n in CURVE_NAMES}
+    times.update({"lifecycle+curves": 0.0, "connections": 0.0})
+    prev_x: sp.csr_array | None = None
+    prev_p: np.ndarray | None = None
+    for t in tqdm(range(n_steps), desc="ontology", unit="ckpt", file=sys.stderr,
+                  disable=not progress):
+        t0 = time.perf_counter()
+        x = sp.csr_array(stack.codes[t])
+        pres = np.asarray(stack.present[t], dtype=bool)
+        changed_rows = changed_cols = None
+        n_both = 0
+        if prev_x is not None and prev_p is not None:
+            both = pres & prev_p
+            n_both = int(np.count_nonzero(both))
+            diff = sp.csr_array(x != prev_x)
+            changed_rows = (np.diff(diff.indptr) > 0) & both
+            diff_both = diff[np.flatnonzero(both)]
+            changed_cols = np.bincount(diff_both.indices, minlength=n_feat)
+        life.update(t, x, changed_cols, n_both)
+        for name, value in step_curves(x, pres, weights, changed_rows, n_both).items():
+            curves[name][t] = value
+        t1 = time.perf_counter()
+        times["lifecycle+curves"] += t1 - t0
+        if conn is not None:
+            conn.update(t, x, pres)
+            times["connections"] += time.perf_counter() - t1
+        prev_x, prev_p = x, pres
+
+    t0 = time.perf_counter()
+    acts, births, deaths, fstats = life.finish(steps)
+    if conn is not None:
+        conn_rel, conn_ev = conn.finish(steps, stack.concepts)
+    else:
+        conn_rel, conn_ev = Relations.empty(), Events.empty()
+    # churn at the first checkpoint is 0 by convention, not a measurement: no jump from it.
+    detect = {n: (np.r_[np.nan, c[1:]] if n == "churn" else c) for n, c in curves.items()}
+    phases = phase_events(steps, detect, rule=config.phase_rule, z=config.phase_z,
+                          sigma=config.phase_sigma, min_delta=config.phase_min_delta)
+    times["finish"] = time.perf_counter() - t0
+
+    struct_rel = Relations.empty()
+    struct_counts: dict[str, int] = {}
+    if config.structure:
+        t0 = time.perf_counter()
+        struct_rel, struct_stats, struct_counts = _structure(stack, config, progress, device)
+        fstats.update(struct_stats)
+        times["structure"] = time.perf_counter() - t0
+
+    events = Events.concat([births, deaths, conn_ev, phases])
+    order = np.argsort(events.step, kind="stable")
+    events = Events(*(getattr(events, f)[order]
+                      for f in ("kind", "step", "concept", "feature", "detail")))
+    relations = Relations.concat([conn_rel, struct_rel])
+    summary = _summary(stack, config, events, relations, struct_counts)
+    return Ontology(steps=steps, concepts=list(stack.concepts), n_features=n_feat,
+                    events=events, relations=relations, activations=acts, curves=curves,
+                    feature_stats=fstats, summary=summary, config=config.to_dict())
+
+
+def _summary(stack: CodeStack, config: OntologyConfig, events: Events, relations: Relations,
+             struct_counts: dict[str, int]) -> dict[str, Any]:
+    """summary.json content: integer counts, run shape and thresholds."""
+    from ontochron import __version__
+
+    def open_count(kind: str) -> int:
+        return int(np.count_nonzero((relations.kind == kind) & relations.open_mask()))
+
+    def rows(kind: str) -> int:
+        return int(np.count_nonzero(relations.kind == kind))
+
+    summary: dict[str, Any] = {
+        "births": events.count("birth"),
+        "deaths": events.count("death"),
+        "connections": events.count("connection_form"),
+        "connection_intervals": rows("connection"),
+        "connections_last": open_count("connection"),
+        "phase_transitions": events.count("phase_transition"),
+        "duals": open_count("dual"),
+        "dependencies": open_count("dependency"),
+        "triads": open_count("triad"),
+        "duals_intervals": rows("dual"),
+        "dependencies_intervals": rows("dependency"),
+        "triads_intervals": rows("triad"),
+        "hierarchy_edges": open_count("hierarchy"),
+        "n_steps": stack.n_steps,
+        "n_concepts": stack.n_concepts,
+        "n_features": stack.n_features,
+        "first_step": int(stack.steps[0]),
+        "last_step": int(stack.steps[-1]),
+        "mode": "native",
+        "ontochron_version": __version__,
+        "structure": bool(config.structure),
+        "thresholds": config.to_dict(),
+    }
+    for k, v in struct_counts.items():
+        summary.setdefault(f"structure_{k}", int(v))
+    return summary

@@ -1,0 +1,140 @@
+"""Lifecycle of (concept, feature) pairs streamed over checkpoints: ACTIVATES intervals,
+births, deaths, and per-feature birth/death steps and stability."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.result import Events, Relations
+
+
+def csr_keys(x: sp.csr_array, width: int) -> np.ndarray:
+    """Sorted int64 keys ``row * width + col`` of the nonzeros of a CSR matrix."""
+    x = sp.csr_array(x)
+    if not x.has_sorted_indices:
+        x.sort_indices()
+    rows = np.repeat(np.arange(x.shape[0], dtype=np.int64), np.diff(x.indptr))
+    return rows * width + x.indices.astype(np.int64)
+
+
+class RunTracker:
+    """Streams maximal runs of consecutive checkpoints at which keys hold.
+
+    Call :meth:`update` once per checkpoint index with the sorted unique keys that hold
+    there (and optional per-key payload columns); closed runs are kept with the payload of
+    their last checkpoint. :meth:`finish` returns every run, open ones ending at OPEN.
+    """
+
+    def __init__(self, payload_names: tuple[str, ...] = ()) -> None:
+        self.names = payload_names
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.start = np.zeros(0, dtype=np.int64)
+        self.payload = {n: np.zeros(0) for n in payload_names}
+        self._out: list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+
+    def update(self, t: int, keys: np.ndarray,
+               payload: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Advance to checkpoint ``t``; return (keys that start a run, keys whose run ended)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        payload = payload or {}
+        pos = np.searchsorted(keys, self.keys)
+        cont = pos < keys.size
+        cont[cont] = keys[pos[cont]] == self.keys[cont]
+        ended = ~cont
+        if ended.any():
+            self._out.append((self.keys[ended], self.start[ended],
+                              np.full(int(ended.sum()), t, dtype=np.int64),
+                              {n: v[ended] for n, v in self.payload.items()}))
+        start = np.full(keys.size, t, dtype=np.int64)
+        start[pos[cont]] = self.start[cont]
+        is_new = start == t
+        ended_keys = self.keys[ended]
+        self.keys, self.start = keys, start
+        self.payload = {n: np.asarray(payload[n]) for n in self.names}
+        return keys[is_new], ended_keys
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """All runs as (key, start index, end index or OPEN, payload), sorted by key, start."""
+        parts = self._out + [(self.keys, self.start,
+                              np.full(self.keys.size, OPEN, dtype=np.int64), self.payload)]
+        key = np.concatenate([p[0] for p in parts])
+        start = np.concatenate([p[1] for p in parts])
+        end = np.concatenate([p[2] for p in parts])
+        pay = {n: np.concatenate([np.asarray(p[3][n], dtype=np.float64) for p in parts])
+               for n in self.names}
+        order = np.lexsort((start, key))
+        return key[order], start[order], end[order], {n: v[order] for n, v in pay.items()}
+
+
+def index_to_steps(idx: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Checkpoint indices -> step values, keeping OPEN."""
+    return np.where(idx == OPEN, OPEN, steps[np.maximum(idx, 0)]).astype(np.int64)
+
+
+class LifecycleTracker:
+    """Feed one checkpoint at a time; :meth:`finish` gives activations, births, deaths and
+    per-feature stats. Memory: the active (concept, feature) keys of one checkpoint."""
+
+    def __init__(self, n_concepts: int, n_features: int) -> None:
+        self.c, self.f = n_concepts, n_features
+        self.runs = RunTracker()
+        self.first = np.full(n_features, -1, dtype=np.int64)
+        self.last = np.full(n_features, -1, dtype=np.int64)
+        self.changed = np.zeros(n_features, dtype=np.int64)
+        self.pairs = 0
+        self.n_last = np.zeros(n_features, dtype=np.int64)
+        self.t = -1
+
+    def update(self, t: int, codes: sp.csr_array, changed_cols: np.ndarray | None,
+               n_both: int) -> None:
+        """Record checkpoint index ``t``: its codes (absent rows empty), and for t > 0 the
+        per-feature count of bits that changed among concepts present at t-1 and t."""
+        self.runs.update(t, csr_keys(codes, self.f))
+        counts = np.bincount(codes.indices, minlength=self.f)
+        on = counts > 0
+        self.first[on & (self.first < 0)] = t
+        self.last[on] = t
+        self.n_last = counts
+        if changed_cols is not None:
+            self.changed += changed_cols.astype(np.int64)
+            self.pairs += int(n_both)
+        self.t = t
+
+    def finish(self, steps: np.ndarray) -> tuple[Relations, Events, Events, dict[str, np.ndarray]]:
+        """(activations, births, deaths, feature_stats) in step values."""
+        steps = np.asarray(steps, dtype=np.int64)
+        key, start, end, _ = self.runs.finish()
+        concept, feature = key // self.f, key % self.f
+        n = key.size
+        acts = Relations(np.full(n, "activates", dtype=object), concept, feature,
+                         np.full(n, -1, dtype=np.int64), index_to_steps(start, steps),
+                         index_to_steps(end, steps))
+        first_run = np.ones(n, dtype=bool)
+        first_run[1:] = key[1:] != key[:-1]
+        last_run = np.ones(n, dtype=bool)
+        last_run[:-1] = key[1:] != key[:-1]
+        births = _events("birth", acts.valid_from[first_run], concept[first_run],
+                         feature[first_run])
+        dead = last_run & (end != OPEN)
+        deaths = _events("death", acts.valid_to[dead], concept[dead], feature[dead])
+        n_steps = steps.size
+        death_idx = np.where((self.last >= 0) & (self.last < n_steps - 1), self.last + 1, -1)
+        stability = (1.0 - self.changed / self.pairs if self.pairs
+                     else np.full(self.f, np.nan))
+        stats = {
+            "birth_step": index_to_steps(np.where(self.first >= 0, self.first, OPEN), steps),
+            "death_step": index_to_steps(np.where(death_idx >= 0, death_idx, OPEN), steps),
+            "stability": stability.astype(np.float64),
+            "active_concepts_last": self.n_last.astype(np.int64),
+        }
+        return acts, births, deaths, stats
+
+
+def _events(kind: str, step: np.ndarray, concept: np.ndarray, feature: np.ndarray) -> Events:
+    n = step.size
+    order = np.lexsort((feature, concept, step))
+    return Events(np.full(n, kind, dtype=object), step[order].astype(np.int64),
+                  concept[order].astype(np.int64), feature[order].astype(np.int64),
+                  np.full(n, "", dtype=object))

@@ -1,0 +1,207 @@
+"""Write an Ontology to a directory of CSV (and optionally Parquet) files plus summary.json,
+atomically: everything goes to a temporary sibling directory renamed into place at the end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ontochron.errors import InputError
+from ontochron.ontology.connections import CONNECTION_STATS
+from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.result import Ontology
+
+try:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+except ImportError:  # pragma: no cover - pyarrow is an optional extra
+    pa = None
+    pa_csv = None
+
+TABLES = ("events", "relations", "activations", "curves", "features")
+OUTPUT_NAMES = frozenset({"summary.json"} | {f"{t}.{ext}" for t in TABLES
+                                             for ext in ("csv", "parquet")})
+
+# A column: (values, valid mask or None); invalid entries are written empty.
+Column = tuple[np.ndarray, "np.ndarray | None"]
+
+
+def _names(ont: Ontology, idx: np.ndarray) -> Column:
+    names = np.asarray(ont.concepts + [""], dtype=object)
+    idx = np.asarray(idx, dtype=np.int64)
+    return names[np.where(idx >= 0, idx, len(ont.concepts))], idx >= 0
+
+
+def _nonneg(values: np.ndarray) -> Column:
+    values = np.asarray(values, dtype=np.int64)
+    return values, values >= 0
+
+
+def _floats(values: np.ndarray) -> Column:
+    values = np.asarray(values, dtype=np.float64)
+    return values, np.isfinite(values)
+
+
+def _open_to(values: np.ndarray) -> Column:
+    values = np.asarray(values, dtype=np.int64)
+    return values, values != OPEN
+
+
+def _tables(ont: Ontology) -> dict[str, dict[str, Column]]:
+    """The five output tables as named columns."""
+    ev = ont.events
+    detail = np.asarray(ev.detail, dtype=object)
+    events = {"kind": (np.asarray(ev.kind, dtype=object), None),
+              "step": (np.asarray(ev.step, dtype=np.int64), None),
+              "concept": _names(ont, ev.concept), "feature": _nonneg(ev.feature),
+              "detail": (detail, detail != "")}
+    rel = ont.relations
+    conn = np.asarray(rel.kind == "connection", dtype=bool)
+
+    def endpoint(idx: np.ndarray) -> Column:
+        idx = np.asarray(idx, dtype=np.int64)
+        out = idx.astype(str).astype(object)
+        out[conn] = _names(ont, idx[conn])[0]
+        return out, idx >= 0
+
+    relations: dict[str, Column] = {
+        "kind": (np.asarray(rel.kind, dtype=object), None),
+        "a": endpoint(rel.a), "b": endpoint(rel.b), "c": endpoint(rel.c),
+        "valid_from": (np.asarray(rel.valid_from, dtype=np.int64), None),
+        "valid_to": _open_to(rel.valid_to)}
+    relations.update({name: _floats(v) for name, v in rel.stats.items()})
+    for name in CONNECTION_STATS:  # stable columns even when nothing connected
+        relations.setdefault(name, _floats(np.full(len(rel), np.nan)))
+    act = ont.activations
+    activations = {"concept": _names(ont, act.a),
+                   "feature": (np.asarray(act.b, dtype=np.int64), None),
+                   "valid_from": (np.asarray(act.valid_from, dtype=np.int64), None),
+                   "valid_to": _open_to(act.valid_to)}
+    curves: dict[str, Column] = {"step": (np.asarray(ont.steps, dtype=np.int64), None)}
+    curves.update({name: _floats(v) for name, v in ont.curves.items()})
+    features: dict[str, Column] = {"feature": (np.arange(ont.n_features, dtype=np.int64), None)}
+    for name, v in ont.feature_stats.items():
+        v = np.asarray(v)
+        if v.dtype.kind in "iub":
+            features[name] = (_nonneg(v) if name.endswith("_step")
+                              else (v.astype(np.int64), None))
+        else:
+            features[name] = _floats(v)
+    return {"events": events, "relations": relations, "activations": activations,
+            "curves": curves, "features": features}
+
+
+def _arrow_table(cols: dict[str, Column]) -> Any:
+    arrays = []
+    for values, valid in cols.values():
+        mask = None if valid is None else ~np.asarray(valid, dtype=bool)
+        if values.dtype == object:
+            arrays.append(pa.array(values, type=pa.string(), mask=mask))
+        else:
+            arrays.append(pa.array(values, mask=mask))
+    return pa.table(arrays, names=list(cols))
+
+
+def _write_csv(path: Path, cols: dict[str, Column]) -> None:
+    """One CSV table; pyarrow's writer when available, else the csv module."""
+    if pa_csv is not None:
+        pa_csv.write_csv(_arrow_table(cols), str(path),
+                         pa_csv.WriteOptions(quoting_style="needed"))
+        return
+    names = list(cols)  # pragma: no cover - fallback without pyarrow
+    series = []
+    for values, valid in cols.values():
+        vals = values.tolist()
+        if valid is not None:
+            vals = [v if ok else "" for v, ok in zip(vals, valid.tolist(), strict=True)]
+        series.append(vals)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(names)
+        w.writerows(zip(*series, strict=True))
+
+
+def _write_parquet(path: Path, cols: dict[str, Column]) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(_arrow_table(cols), str(path))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
+                  parquet: bool = False) -> dict[str, Path]:
+    """Write summary.json and events/relations/activations/curves/features CSV files (and
+    Parquet copies with ``parquet=True``) into ``out_dir``; return name -> final path.
+
+    All-or-nothing: files are written to a temporary sibling directory that replaces
+    ``out_dir`` at the end. An existing ``out_dir`` is replaced only if it holds nothing but
+    ontochron outputs.
+    """
+    if parquet and pa is None:
+        raise InputError("--parquet needs pyarrow: pip install 'ontochron[parquet]'")
+    out = Path(out_dir)
+    if out.exists():
+        if not out.is_dir():
+            raise InputError("output path exists and is not a directory", out)
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_NAMES)
+        if foreign:
+            raise InputError(f"refusing to replace a directory holding files ontochron did "
+                             f"not write ({foreign[0]!r}); choose an empty or new --out", out)
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as exc:
+        raise InputError(f"cannot create the output directory: {exc.strerror}", out) from exc
+    written: list[str] = []
+    try:
+        (tmp / "summary.json").write_text(
+            json.dumps(ontology.summary, indent=2, default=_json_default) + "\n",
+            encoding="utf-8")
+        written.append("summary.json")
+        for name, cols in _tables(ontology).items():
+            _write_csv(tmp / f"{name}.csv", cols)
+            written.append(f"{name}.csv")
+            if parquet:
+                _write_parquet(tmp / f"{name}.parquet", cols)
+                written.append(f"{name}.parquet")
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {name: out / name for name in written}
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and restored if
+    the rename fails."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,198 @@
+"""Connections: exact statistics against scipy, the per-checkpoint test against a brute-force
+BH over all pairs, planted groups, the false discovery rate on null data, and intervals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.stats import false_discovery_control, hypergeom
+
+from ontochron.ontology import OntologyConfig, analyze
+from ontochron.ontology.connections import (
+    _torch_blocks,
+    connection_tests,
+    iter_pair_blocks,
+    pair_overlaps,
+)
+from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.stats import (
+    bh_qvalues,
+    hypergeom_critical,
+    hypergeom_sf,
+    min_attainable_p,
+)
+from tests.synthetic import null_stack, planted_groups, random_codes, stack_from_dense
+
+ONLY_CONN = OntologyConfig(structure=False)
+
+
+def test_hypergeom_sf_matches_scipy():
+    rng = np.random.default_rng(0)
+    n_pop = 300
+    ka, kb = rng.integers(0, 120, 6000), rng.integers(0, 120, 6000)
+    s = rng.integers(-2, 80, 6000)
+    ref = hypergeom.sf(s - 1, n_pop, ka, kb)
+    got = hypergeom_sf(s, n_pop, ka, kb)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-300)
+    assert got.shape == s.shape
+
+
+def test_min_attainable_and_critical_match_scipy():
+    n_pop = 50
+    ka, kb = np.meshgrid(np.arange(n_pop + 1), np.arange(n_pop + 1))
+    ka, kb = ka.ravel(), kb.ravel()
+    np.testing.assert_allclose(min_attainable_p(n_pop, ka, kb),
+                               hypergeom.pmf(np.minimum(ka, kb), n_pop, ka, kb), rtol=1e-9)
+    for alpha in (0.01, 0.05, 0.3, 0.7):
+        crit = hypergeom_critical(alpha, n_pop, ka, kb)
+        assert np.all(hypergeom.sf(crit - 1, n_pop, ka, kb) <= alpha + 1e-12)
+        below = crit - 1
+        lo = np.maximum(0, ka + kb - n_pop)
+        assert np.all((below < lo) | (hypergeom.sf(below - 1, n_pop, ka, kb) > alpha - 1e-12))
+
+
+def test_bh_with_untested_pairs_equals_padded_scipy():
+    rng = np.random.default_rng(1)
+    p = rng.random(40) ** 4
+    q = bh_qvalues(p, 100)
+    ref = false_discovery_control(np.concatenate([p, np.ones(60)]), method="bh")[:40]
+    np.testing.assert_allclose(q, ref)
+    np.testing.assert_allclose(bh_qvalues(p), false_discovery_control(p, method="bh"))
+
+
+def test_pair_overlaps_against_dense_product():
+    rng = np.random.default_rng(2)
+    x = sp.csr_array(rng.random((40, 30)) < 0.2)
+    rows = np.sort(rng.choice(40, 31, replace=False))
+    a, b, s = pair_overlaps(x, rows)
+    d = x.toarray().astype(int)
+    ref = [(int(i), int(j), int(d[i] @ d[j])) for n, i in enumerate(rows) for j in rows[n + 1:]
+           if d[i] @ d[j] > 0]
+    assert list(zip(a.tolist(), b.tolist(), s.tolist(), strict=True)) == ref
+    # the torch block path (here on the CPU) gives the same pairs
+    xr = sp.csr_array(x[rows], dtype=np.int32)
+    tb = [np.concatenate(p) for p in zip(*_torch_blocks(xr, rows, "cpu"), strict=True)]
+    order = np.lexsort((tb[1], tb[0]))
+    assert list(zip(tb[0][order].tolist(), tb[1][order].tolist(), tb[2][order].tolist(),
+                    strict=True)) == ref
+
+
+@pytest.mark.parametrize(("alpha", "min_shared", "seed"),
+                         [(0.05, 1, 0), (0.2, 1, 1), (0.6, 1, 2), (0.05, 5, 3)])
+def test_connection_tests_against_brute_force_bh(alpha, min_shared, seed):
+    codes, _ = planted_groups(4, 5, 80, core=6, noise=8, n_loners=25, seed=seed)
+    rng = np.random.default_rng(seed)
+    present = np.ones(codes.shape[0], dtype=bool)
+    present[rng.choice(codes.shape[0], 6, replace=False)] = False
+    rows = np.flatnonzero(present)
+    k = np.diff(codes.indptr).astype(np.int64)
+    res = connection_tests(iter_pair_blocks(codes, rows), k, 80, rows.size, alpha, min_shared)
+    d = codes.toarray().astype(int)
+    pairs = [(i, j) for n, i in enumerate(rows) for j in rows[n + 1:]]
+    s = np.array([d[i] @ d[j] for i, j in pairs])
+    p = hypergeom.sf(s - 1, 80, k[[i for i, _ in pairs]], k[[j for _, j in pairs]])
+    q = false_discovery_control(p, method="bh")
+    ok = (q <= alpha) & (s >= min_shared)
+    ref = {pairs[n]: (s[n], p[n], q[n]) for n in np.flatnonzero(ok)}
+    got = {(int(a), int(b)): (sh, pv, qv) for a, b, sh, pv, qv in
+           zip(res["a"], res["b"], res["shared"], res["p_value"], res["q_value"], strict=True)}
+    assert set(got) == set(ref) and len(ref) > 0
+    for key, (sh, pv, qv) in got.items():
+        assert sh == ref[key][0]
+        np.testing.assert_allclose([pv, qv], ref[key][1:], rtol=1e-8)
+
+
+def test_planted_groups_are_recovered():
+    codes, truth = planted_groups(5, 6, 400, core=15, noise=10, n_loners=40, seed=7)
+    stack = stack_from_dense([(0, [f"c{i}" for i in range(codes.shape[0])], codes.toarray())])
+    ont = analyze(stack, ONLY_CONN, progress=False)
+    rel = ont.relations.of_kind("connection")
+    found = set(zip(rel.a.tolist(), rel.b.tolist(), strict=True))
+    assert truth <= found and len(found - truth) <= 2  # chance overlaps among loners
+    assert ont.summary["connections"] == len(found)
+    assert np.all(rel.stats["q_value"] <= 0.05) and np.all(rel.valid_to == OPEN)
+
+
+def test_false_discovery_rate_on_null_data_stays_near_alpha():
+    """Planted groups among null concepts with random codes of matched sizes: the false
+    discovery proportion averaged over repetitions stays at or below alpha (with slack for
+    the sampling error of 40 repetitions)."""
+    alpha = 0.1
+    fdp, power = [], []
+    for rep in range(40):
+        rng = np.random.default_rng(100 + rep)
+        n_true_groups, size, n_null, n_feat = 3, 4, 60, 200
+        sizes = np.clip(rng.poisson(12, n_true_groups * size + n_null), 1, n_feat)
+        codes = random_codes(rng, sizes, n_feat).toarray()
+        truth = set()
+        for g in range(n_true_groups):  # weak planted signal: 7 shared core features
+            core = rng.choice(n_feat, 7, replace=False)
+            members = np.arange(g * size, (g + 1) * size)
+            codes[np.ix_(members, core)] = True
+            truth |= {(int(a), int(b)) for a in members for b in members if a < b}
+        x = sp.csr_array(codes)
+        k = np.diff(x.indptr).astype(np.int64)
+        res = connection_tests(iter_pair_blocks(x, np.arange(x.shape[0])), k, n_feat,
+                               x.shape[0], alpha, 1)
+        found = set(zip(res["a"].tolist(), res["b"].tolist(), strict=True))
+        fdp.append(len(found - truth) / max(1, len(found)))
+        power.append(len(found & truth) / len(truth))
+    assert np.mean(fdp) <= alpha + 0.02
+    assert np.mean(fdp) > 0.005  # some null pairs do get through: not trivially conservative
+    assert np.mean(power) > 0.5
+
+
+def test_pure_null_rarely_connects():
+    hits = 0
+    for rep in range(20):
+        stack = null_stack(50, 200, 1, mean_size=20, seed=rep)
+        ont = analyze(stack, ONLY_CONN, progress=False)
+        hits += ont.summary["connections"] > 0
+    assert hits <= 3  # BH on a global null: P(any discovery) <= alpha = 0.05
+
+
+def test_connection_intervals_and_events():
+    """A and B share 8 of 40 features at steps 0 and 10, are disjoint at 20, share again at
+    30; three loners with disjoint random-ish codes make up the rest."""
+    n_f = 40
+    shared = np.zeros(n_f, dtype=int)
+    shared[:8] = 1
+    other = np.zeros(n_f, dtype=int)
+    other[8:16] = 1
+    loners = np.zeros((3, n_f), dtype=int)
+    loners[0, 20:23] = loners[1, 25:28] = loners[2, 30:33] = 1
+    frames = []
+    for step, b_code in ((0, shared), (10, shared), (20, other), (30, shared)):
+        frames.append((step, ["A", "B", "L0", "L1", "L2"],
+                       np.vstack([shared, b_code, loners])))
+    ont = analyze(stack_from_dense(frames), ONLY_CONN, progress=False)
+    rel = ont.relations.of_kind("connection")
+    assert list(zip(rel.a.tolist(), rel.b.tolist(), rel.valid_from.tolist(),
+                    rel.valid_to.tolist(), strict=True)) == [(0, 1, 0, 20), (0, 1, 30, OPEN)]
+    np.testing.assert_allclose(rel.stats["shared"], [8, 8])
+    np.testing.assert_allclose(rel.stats["jaccard"], [1.0, 1.0])
+    ev = ont.events
+    m = np.isin(ev.kind, ["connection_form", "connection_break"])
+    got = [(k, int(s), ont.concepts[c], json.loads(d)) for k, s, c, d in
+           zip(ev.kind[m], ev.step[m], ev.concept[m], ev.detail[m], strict=True)]
+    assert got == [("connection_form", 0, "A", {"b": "B", "shared": 8}),
+                   ("connection_break", 20, "A", {"b": "B", "shared": 0}),
+                   ("connection_form", 30, "A", {"b": "B", "shared": 8})]
+    assert ont.summary["connections"] == 2
+    assert ont.summary["connections_last"] == 1
+
+
+def test_absent_concept_breaks_connection():
+    code = np.zeros(30, dtype=int)
+    code[:6] = 1
+    filler = np.eye(30, dtype=int)[10:14]
+    frames = [(0, ["A", "B", "F0", "F1", "F2", "F3"], np.vstack([code, code, filler])),
+              (5, ["A", "F0", "F1", "F2", "F3"], np.vstack([code, filler])),
+              (9, ["A", "B", "F0", "F1", "F2", "F3"], np.vstack([code, code, filler]))]
+    ont = analyze(stack_from_dense(frames), ONLY_CONN, progress=False)
+    rel = ont.relations.of_kind("connection")
+    assert list(zip(rel.valid_from.tolist(), rel.valid_to.tolist(), strict=True)) == \
+        [(0, 5), (9, OPEN)]
