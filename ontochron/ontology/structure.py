@@ -49,7 +49,7 @@ class StructureConfig:
     triad_max_p_single: float = 0.7
     triad_min_interaction: float = 0.2
     stability_window: int = 3
-    max_triad_pairs: int | None = 200_000
+    max_triad_pairs: int | None = 20_000
     device: str = "cpu"
 
     def __post_init__(self) -> None:
