@@ -1,0 +1,469 @@
+"""``ingest``: load a run's checkpoints, detect its ontology, and bring the run's temporal graph
+to exactly that state by diff (idempotent, incremental, crash-safe; see docs/schema.md).
+
+Everything is recomputed from the source; only the difference to what the graph holds is
+written. ``Run.steps``/``last_step`` and ``status = "complete"`` are written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ontochron import __version__
+from ontochron.errors import InputError
+from ontochron.graph.cypher import load_cypher
+from ontochron.graph.schema import EVENT_LABELS, INTERVAL_RELS, ensure_schema, fork_keys
+from ontochron.graph.store import GraphStore, StoreConfig, open_store
+from ontochron.graph.writer import (
+    BATCH_SIZE,
+    BatchWriter,
+    Diff,
+    Row,
+    TableSpec,
+    apply_diff,
+    diff_table,
+    read_table,
+)
+from ontochron.ingest.snapshot import CodeStack
+from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.result import Ontology, Relations
+
+log = logging.getLogger(__name__)
+
+
+def _literal_props(create: str) -> frozenset[str]:
+    """Props a create statement writes itself (``row.props.NAME`` in its text)."""
+    import re
+    return frozenset(re.findall(r"row\.props\.([A-Za-z_][A-Za-z0-9_]*)",
+                                load_cypher(f"graph/cypher/{create}")))
+
+
+def _snake(label: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in label).lstrip("_")
+
+
+def _rel_spec(rtype: str) -> TableSpec:
+    low = rtype.lower()
+    create = f"rel_{low}_create"
+    return TableSpec(rtype, ("a", "b", "valid_from"), f"rel_{low}_read", create,
+                     f"rel_{low}_delete", f"rel_{low}_update", exact=True,
+                     create_props=_literal_props(create) | {"run_id"})
+
+
+def table_specs() -> dict[str, TableSpec]:
+    """Every table of a run, in write order (nodes before what links to them)."""
+    specs = {
+        "Checkpoint": TableSpec("Checkpoint", ("step",), "checkpoint_read", "checkpoint_create",
+                                "checkpoint_delete", "checkpoint_update", exact=False),
+        "NEXT": TableSpec("NEXT", ("a", "b"), "next_read", "next_create", "next_delete"),
+        "Concept": TableSpec("Concept", ("name",), "concept_read", "concept_create",
+                             "concept_delete", "concept_update", exact=False,
+                             create_props=_literal_props("concept_create")),
+        "Feature": TableSpec("Feature", ("index",), "feature_read", "feature_create",
+                             "feature_delete", "feature_update", exact=False,
+                             create_props=_literal_props("feature_create")),
+    }
+    for rtype in INTERVAL_RELS:
+        specs[rtype] = _rel_spec(rtype)
+    specs["Triad"] = TableSpec("Triad", ("input_a", "input_b", "output", "valid_from"),
+                               "triad_read", "triad_create", "triad_delete", "triad_update",
+                               exact=False,
+                               create_props=_literal_props("triad_create") | {"valid_from"})
+    creates = {kind: f"event_{_snake(label)}_create" for kind, label in EVENT_LABELS.items()}
+    literal = frozenset().union(*(_literal_props(c) for c in creates.values()))
+    specs["Event"] = TableSpec("Event", ("uid",), "event_read", creates, "event_delete",
+                               "event_update", exact=False, create_props=literal,
+                               split_by="kind")
+    return specs
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: per table rows created/updated/deleted/unchanged, and timings."""
+
+    run_id: str
+    n_checkpoints: int
+    last_step: int
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows_written: int = 0
+    batches: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    table_seconds: dict[str, float] = field(default_factory=dict)  # write time per table
+    read_seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # read, diff
+
+    @property
+    def changed(self) -> int:
+        return sum(t["created"] + t["updated"] + t["deleted"] for t in self.tables.values())
+
+    def summary(self) -> str:
+        """One line per table with changes, for the CLI."""
+        lines = [f"run {self.run_id!r}: {self.n_checkpoints} checkpoints up to step "
+                 f"{self.last_step}; {self.changed} rows changed "
+                 f"({self.rows_written} written in {self.batches} batches)"]
+        for name, t in self.tables.items():
+            if t["created"] or t["updated"] or t["deleted"]:
+                lines.append(f"  {name:<12} +{t['created']} ~{t['updated']} -{t['deleted']} "
+                             f"(={t['unchanged']})")
+        lines.append("  " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- desired state
+
+def _nullable(values: np.ndarray) -> list[Any]:
+    """Python values with NaN (floats) as None."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        out = arr.astype(object)
+        out[np.isnan(arr)] = None
+        return out.tolist()
+    return arr.tolist()
+
+
+def _steps_or_none(values: np.ndarray) -> list[Any]:
+    """Step values with OPEN (-1) as None."""
+    arr = np.asarray(values, dtype=np.int64)
+    out = arr.astype(object)
+    out[arr == OPEN] = None
+    return out.tolist()
+
+
+def _columns_to_props(cols: dict[str, list[Any]], n: int) -> list[dict[str, Any]]:
+    names = list(cols)
+    if not names:
+        return [{} for _ in range(n)]
+    return [dict(zip(names, vals, strict=True))
+            for vals in zip(*(cols[k] for k in names), strict=True)]
+
+
+def checkpoint_rows(ont: Ontology, stack: CodeStack) -> list[Row]:
+    steps = np.asarray(ont.steps, dtype=np.int64)
+    cols: dict[str, list[Any]] = {"ordinal": list(range(steps.size)),
+                                  "n_concepts": stack.present.sum(axis=1).astype(int).tolist()}
+    for name, curve in sorted(ont.curves.items()):
+        cols[name] = _nullable(np.asarray(curve, dtype=np.float64))
+    props = _columns_to_props(cols, steps.size)
+    return [{"step": s, "props": p} for s, p in zip(steps.tolist(), props, strict=True)]
+
+
+def next_rows(ont: Ontology, run_id: str) -> list[Row]:
+    s = np.asarray(ont.steps, dtype=np.int64).tolist()
+    return [{"a": a, "b": b, "props": {"run_id": run_id}} for a, b in zip(s, s[1:], strict=False)]
+
+
+def concept_rows(ont: Ontology, stack: CodeStack) -> list[Row]:
+    """Concepts with the first and last checkpoint step at which they are present."""
+    present = np.asarray(stack.present, dtype=bool)
+    steps = np.asarray(ont.steps, dtype=np.int64)
+    seen = present.any(axis=0)
+    first = np.where(seen, steps[present.argmax(axis=0)], OPEN)
+    last_idx = present.shape[0] - 1 - present[::-1].argmax(axis=0)
+    last = np.where(seen, steps[last_idx], OPEN)
+    cols = {"index": list(range(len(ont.concepts))), "first_seen": _steps_or_none(first),
+            "last_seen": _steps_or_none(last)}
+    props = _columns_to_props(cols, len(ont.concepts))
+    return [{"name": n, "props": p} for n, p in zip(ont.concepts, props, strict=True)]
+
+
+def activation_rates(stack: CodeStack) -> np.ndarray:
+    """(n_features, n_checkpoints) fraction of present concepts with each feature on."""
+    rates = np.zeros((stack.n_features, stack.n_steps), dtype=np.float64)
+    n_present = np.asarray(stack.present, dtype=bool).sum(axis=1)
+    for t, codes in enumerate(stack.codes):  # one bincount per checkpoint
+        counts = np.bincount(codes.indices, minlength=stack.n_features)
+        rates[:, t] = counts / n_present[t] if n_present[t] else 0.0
+    return rates
+
+
+def feature_rows(ont: Ontology, stack: CodeStack) -> list[Row]:
+    n = int(ont.n_features)
+    stats = ont.feature_stats
+    cols: dict[str, list[Any]] = {"kind": ["feature"] * n}
+    birth = np.asarray(stats.get("birth_step", np.full(n, OPEN)), dtype=np.int64)
+    death = np.asarray(stats.get("death_step", np.full(n, OPEN)), dtype=np.int64)
+    born = birth != OPEN
+    fork = np.full(n, OPEN, dtype=np.int64)
+    if born.any():
+        fork[born] = fork_keys(birth[born], death[born])
+    cols["valid_from"] = _steps_or_none(birth)
+    cols["valid_to"] = _steps_or_none(np.where(born, death, OPEN))
+    fork_col = np.asarray(fork, dtype=object)
+    fork_col[~born] = None
+    cols["fork"] = fork_col.tolist()
+    for name, values in sorted(stats.items()):
+        arr = np.asarray(values)
+        if arr.shape != (n,):
+            continue
+        if name.endswith("_step") and arr.dtype.kind in "iu":
+            cols[name] = _steps_or_none(arr)
+        else:
+            cols[name] = _nullable(arr)
+    cols["activation_rate"] = activation_rates(stack).tolist()
+    props = _columns_to_props(cols, n)
+    return [{"index": i, "props": p} for i, p in enumerate(props)]
+
+
+def _interval_props(rel: Relations, run_id: str) -> list[dict[str, Any]]:
+    cols: dict[str, list[Any]] = {
+        "run_id": [run_id] * len(rel),
+        "valid_from": rel.valid_from.astype(np.int64).tolist(),
+        "valid_to": _steps_or_none(rel.valid_to),
+        "fork": fork_keys(rel.valid_from, rel.valid_to).tolist(),
+    }
+    for name, values in sorted(rel.stats.items()):
+        cols[name] = _nullable(np.asarray(values, dtype=np.float64))
+    return _columns_to_props(cols, len(rel))
+
+
+def relation_rows(ont: Ontology, rtype: str, run_id: str) -> list[Row]:
+    kind = INTERVAL_RELS[rtype]
+    rel = ont.activations if kind == "activates" else ont.relations.of_kind(kind)
+    props = _interval_props(rel, run_id)
+    a, b = rel.a.tolist(), rel.b.tolist()
+    if rtype in ("ACTIVATES", "CONNECTED"):
+        names = ont.concepts
+        a = [names[i] for i in a]
+        if rtype == "CONNECTED":
+            b = [names[i] for i in b]
+    return [{"a": x, "b": y, "valid_from": p["valid_from"], "props": p}
+            for x, y, p in zip(a, b, props, strict=True)]
+
+
+def triad_rows(ont: Ontology, run_id: str) -> list[Row]:
+    rel = ont.relations.of_kind("triad")
+    props = _interval_props(rel, run_id)
+    for p in props:
+        del p["run_id"]
+    return [{"input_a": x, "input_b": y, "output": z, "valid_from": p["valid_from"],
+             "props": p}
+            for x, y, z, p in zip(rel.a.tolist(), rel.b.tolist(), rel.c.tolist(), props,
+                                  strict=True)]
+
+
+def event_rows(ont: Ontology) -> list[Row]:
+    """One row per event; ``uid`` is JSON of (kind, step, concept, feature, partner/metric)."""
+    ev = ont.events
+    names = ont.concepts
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for kind, step, ci, fi, detail in zip(ev.kind.tolist(), ev.step.tolist(),
+                                          ev.concept.tolist(), ev.feature.tolist(),
+                                          ev.detail.tolist(), strict=True):
+        if kind not in EVENT_LABELS:
+            continue
+        props: dict[str, Any] = {"kind": kind, "step": int(step)}
+        if ci >= 0:
+            props["concept"] = names[ci]
+        if fi >= 0:
+            props["feature"] = int(fi)
+        extra = json.loads(detail) if detail else {}
+        if not isinstance(extra, dict):
+            extra = {"detail": detail}
+        partner = extra.pop("b", extra.pop("partner", None))
+        if partner is not None:
+            props["partner"] = names[partner] if isinstance(partner, int) else str(partner)
+        for k, v in extra.items():
+            if isinstance(v, (str, int, float, bool)) or v is None:
+                props.setdefault(k, v)
+            else:
+                props.setdefault(k, json.dumps(v, sort_keys=True))
+        subject = props.get("partner", props.get("metric"))
+        uid = json.dumps([kind, int(step), props.get("concept"), props.get("feature"), subject],
+                         ensure_ascii=False)
+        if uid in seen:
+            log.warning("duplicate event %s skipped", uid)
+            continue
+        seen.add(uid)
+        rows.append({"uid": uid, "props": props})
+    return rows
+
+
+def desired_tables(ont: Ontology, stack: CodeStack, run_id: str) -> dict[str, list[Row]]:
+    """The complete desired state of a run, table by table (see table_specs)."""
+    tables = {"Checkpoint": checkpoint_rows(ont, stack), "NEXT": next_rows(ont, run_id),
+              "Concept": concept_rows(ont, stack), "Feature": feature_rows(ont, stack)}
+    for rtype in INTERVAL_RELS:
+        tables[rtype] = relation_rows(ont, rtype, run_id)
+    tables["Triad"] = triad_rows(ont, run_id)
+    tables["Event"] = event_rows(ont)
+    return tables
+
+
+# --------------------------------------------------------------------------- the ingest
+
+def _load(source: Any, format: str, progress: bool) -> tuple[CodeStack, str]:
+    if isinstance(source, CodeStack):
+        return source, "<memory>"
+    from ontochron.ingest.readers import load_stack
+    path = Path(os.fspath(source))
+    return load_stack(path, format=format, progress=progress), str(path.absolute())
+
+
+def _analyze(stack: CodeStack, compat: str | None, config: Any, progress: bool) -> Ontology:
+    from ontochron.ontology import OntologyConfig, analyze
+    if isinstance(config, dict):
+        config = OntologyConfig(**config)
+    return analyze(stack, config, compat=compat, progress=progress)
+
+
+def _run_props(ont: Ontology, stack: CodeStack, name: str, source: str) -> dict[str, Any]:
+    meta = stack.metadata[0] if stack.metadata else {}
+    return {"name": name, "source": source,
+            "extractor": str(meta.get("extractor", ont.summary.get("extractor", "unknown"))),
+            "mode": str(ont.summary.get("mode", "native")),
+            "n_features": int(ont.n_features), "n_concepts": len(ont.concepts),
+            "ontochron_version": __version__,
+            "config": json.dumps(ont.config, sort_keys=True, default=str),
+            "summary": json.dumps({k: v for k, v in ont.summary.items()
+                                   if isinstance(v, (int, float, str, bool))},
+                                  sort_keys=True, default=str)}
+
+
+def default_run_name(source: Any) -> str:
+    """``--run`` default: the source's file name without extension, or its directory name."""
+    if isinstance(source, CodeStack):
+        raise InputError("ingesting an in-memory stack needs run=NAME")
+    path = Path(os.fspath(source)).absolute()
+    if any(ch in path.name for ch in "*?["):  # a glob: name the run after its directory
+        path = path.parent
+    return path.stem if path.is_file() else path.name
+
+
+#: Bumped when the rows written for the same Ontology change, invalidating stored digests.
+WRITER_VERSION = 1
+
+
+def table_digest(rows: list[Row]) -> str:
+    """Content hash of a table's desired rows (what was fully written when stored)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{WRITER_VERSION}|{__version__}|".encode())
+    h.update(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def _stored_digests(store: GraphStore, run_id: str) -> dict[str, str]:
+    rows = store.run(load_cypher("graph/cypher/run_read"), run_id=run_id)
+    if not rows:
+        return {}
+    try:
+        got = json.loads(rows[0]["props"].get("digests") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
+def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
+                   run_props: dict[str, Any] | None = None, progress: bool = True,
+                   batch_size: int = BATCH_SIZE, report: IngestReport | None = None
+                   ) -> IngestReport:
+    """Bring run ``run_id`` in the graph to exactly the state of ``ont`` by diff."""
+    steps = np.asarray(ont.steps, dtype=np.int64)
+    if steps.size == 0:
+        raise InputError("the run has no checkpoints")
+    report = report or IngestReport(run_id, int(steps.size), int(steps[-1]))
+    t0 = time.perf_counter()
+    desired = desired_tables(ont, stack, run_id)
+    report.seconds["build"] = time.perf_counter() - t0
+    ensure_schema(store)
+    t0 = time.perf_counter()
+    specs = table_specs()
+    want = {name: table_digest(rows) for name, rows in desired.items()}
+    stored = _stored_digests(store, run_id)
+    same = {name for name in specs if stored.get(name) == want[name]}
+    # Digests of the tables about to be written are dropped before any write and set again
+    # only after all writes (run_finish): a crash leaves them absent, forcing a full diff.
+    props = dict(run_props or {"name": run_id})
+    props["digests"] = json.dumps({n: want[n] for n in sorted(same)}, sort_keys=True)
+    store.write(load_cypher("graph/cypher/run_begin"), run_id=run_id,
+                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                props=props)
+    diffs: dict[str, Diff] = {}
+    for name, spec in specs.items():
+        if name in same:  # the graph already holds exactly these rows: nothing to read
+            diffs[name] = Diff()
+            report.tables[name] = {"created": 0, "updated": 0, "deleted": 0,
+                                   "unchanged": len(desired[name])}
+            continue
+        t1 = time.perf_counter()
+        current = read_table(store, spec, run_id)
+        t2 = time.perf_counter()
+        diffs[name] = diff_table(spec, desired[name], current)
+        report.read_seconds[name] = (t2 - t1, time.perf_counter() - t2)
+        report.tables[name] = {"created": 0, "updated": 0, "deleted": 0,
+                               "unchanged": len(desired[name]) - len(diffs[name].create)
+                               - len(diffs[name].update)}
+    report.seconds["read+diff"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    writer = BatchWriter(store, run_id, batch_size, progress)
+    # Deletes first, links before the nodes they hang on; then upserts, nodes first.
+    for name in reversed(list(specs)):
+        if diffs[name].delete:
+            done = apply_diff(writer, specs[name], Diff(delete=diffs[name].delete))
+            report.tables[name]["deleted"] = done["deleted"]
+    for name, spec in specs.items():
+        t1 = time.perf_counter()
+        done = apply_diff(writer, spec, Diff(update=diffs[name].update,
+                                             create=diffs[name].create))
+        report.table_seconds[name] = time.perf_counter() - t1
+        report.tables[name]["updated"] = done["updated"]
+        report.tables[name]["created"] = done["created"]
+    store.write(load_cypher("graph/cypher/run_finish"), run_id=run_id,
+                props={"steps": steps.tolist(), "n_checkpoints": int(steps.size),
+                       "first_step": int(steps[0]), "last_step": int(steps[-1]),
+                       "n_concepts": len(ont.concepts),
+                       "digests": json.dumps(want, sort_keys=True)})
+    report.seconds["write"] = time.perf_counter() - t0
+    report.rows_written += writer.rows
+    report.batches += writer.batches
+    return report
+
+
+def ingest(source: Any, *, run: str | None = None,
+           store: GraphStore | StoreConfig | str | None = None,
+           format: str = "auto", compat: str | None = None, config: Any = None,
+           progress: bool = True, data_dir: str | os.PathLike[str] | None = None,
+           batch_size: int = BATCH_SIZE) -> IngestReport:
+    """Load ``source`` (a path any reader accepts, or a CodeStack), analyze it and write the
+    run into the graph by diff. ``store``: an open GraphStore, a URI, or None for the
+    configured default (embedded), or a StoreConfig. The source is loaded and analyzed before
+    the store is opened. Returns what changed."""
+    t0 = time.perf_counter()
+    stack, src = _load(source, format, progress)
+    t1 = time.perf_counter()
+    ont = _analyze(stack, compat, config, progress)
+    t2 = time.perf_counter()
+    run_id = run if run is not None else default_run_name(source)
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InputError(f"run name must be a non-empty string, got {run_id!r}")
+    steps = np.asarray(ont.steps, dtype=np.int64)
+    report = IngestReport(run_id, int(steps.size), int(steps[-1]) if steps.size else -1)
+    report.seconds.update({"load": t1 - t0, "analyze": t2 - t1})
+    owned = not isinstance(store, GraphStore)
+    if isinstance(store, GraphStore):
+        gs = store
+    elif isinstance(store, StoreConfig):
+        gs = open_store(config=store)
+    else:
+        gs = open_store(store, data_dir=data_dir)
+    try:
+        return write_ontology(gs, ont, stack, run_id,
+                              run_props=_run_props(ont, stack, run_id, src),
+                              progress=progress, batch_size=batch_size, report=report)
+    finally:
+        if owned:
+            gs.close()
+
+
+def delete_run(store: GraphStore, run_id: str) -> None:
+    """Remove every node (and so relationship) of one run."""
+    store.write(load_cypher("graph/cypher/run_delete"), run_id=run_id)
