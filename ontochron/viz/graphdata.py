@@ -7,39 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from ontochron.graph.cypher import load_cypher
 from ontochron.ontology.intervals import OPEN
 from ontochron.viz.data import PlotData
 
-# Read statements: fixed text, every value a parameter.
-_RUN = "MATCH (r:Run {run_id: $run_id}) RETURN r.steps AS steps, r.n_features AS n_features, " \
-       "r.summary AS summary, r.name AS name"
-_CHECKPOINTS = "MATCH (k:Checkpoint {run_id: $run_id}) RETURN properties(k) AS p"
-_CONCEPTS = "MATCH (c:Concept {run_id: $run_id}) RETURN c.name AS name, c.index AS index"
-_INTERVALS = {
-    "activates": "MATCH (c)-[r:ACTIVATES]->(f) WHERE r.run_id = $run_id RETURN c.index AS a, "
-                 "f.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
-    "connection": "MATCH (c)-[r:CONNECTED]->(d) WHERE r.run_id = $run_id RETURN c.index AS a, "
-                  "d.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
-    "hierarchy": "MATCH (p)-[r:PARENT_OF]->(c) WHERE r.run_id = $run_id RETURN p.index AS a, "
-                 "c.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
-    "dependency": "MATCH (c)-[r:DEPENDS_ON]->(p) WHERE r.run_id = $run_id RETURN c.index AS a, "
-                  "p.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
-    "dual": "MATCH (x)-[r:DUAL]->(y) WHERE r.run_id = $run_id RETURN x.index AS a, "
-            "y.index AS b, r.valid_from AS valid_from, r.valid_to AS valid_to",
-}
-_EVENTS = {
-    "birth": "MATCH (e:Birth {run_id: $run_id}) RETURN e.step AS step, e.concept AS concept, "
-             "e.feature AS feature, '' AS detail",
-    "death": "MATCH (e:Death {run_id: $run_id}) RETURN e.step AS step, e.concept AS concept, "
-             "e.feature AS feature, '' AS detail",
-    "connection_form": "MATCH (e:ConnectionForm {run_id: $run_id}) RETURN e.step AS step, "
-                       "e.concept AS concept, null AS feature, e.partner AS detail",
-    "connection_break": "MATCH (e:ConnectionBreak {run_id: $run_id}) RETURN e.step AS step, "
-                        "e.concept AS concept, null AS feature, e.partner AS detail",
-    "phase_transition": "MATCH (e:PhaseTransition {run_id: $run_id}) RETURN e.step AS step, "
-                        "null AS concept, null AS feature, e.metric AS detail",
-}
-_CAUSAL = "MATCH (t:CausalTest {run_id: $run_id}) RETURN properties(t) AS p"
+# Read statements: fixed text in ontochron/viz/cypher/*.cypher, every value a parameter.
+_RUN = "viz/cypher/plot_run"
+_CHECKPOINTS = "viz/cypher/plot_checkpoints"
+_CONCEPTS = "viz/cypher/plot_concepts"
+_INTERVALS = {k: f"viz/cypher/plot_intervals_{k}"
+              for k in ("activates", "connection", "hierarchy", "dependency", "dual")}
+_EVENTS = {k: f"viz/cypher/plot_events_{k}" for k in
+           ("birth", "death", "connection_form", "connection_break", "phase_transition")}
+_CAUSAL = "viz/cypher/plot_causal"
 _CHECKPOINT_KEYS = {"run_id", "step", "ordinal", "n_concepts"}
 
 
@@ -49,7 +29,7 @@ def _ints(rows: list[dict[str, Any]], key: str, blank: int) -> np.ndarray:
 
 def load_run(store: Any, run_id: str) -> PlotData | None:
     """Read one stored run into :class:`PlotData`; None when the run does not exist."""
-    head = store.run(_RUN, run_id=run_id)
+    head = store.run(load_cypher(_RUN), run_id=run_id)
     if not head:
         return None
     h = head[0]
@@ -57,20 +37,20 @@ def load_run(store: Any, run_id: str) -> PlotData | None:
         summary = json.loads(h.get("summary") or "{}")
     except json.JSONDecodeError:
         summary = {}
-    ks = sorted((r["p"] for r in store.run(_CHECKPOINTS, run_id=run_id)),
+    ks = sorted((r["p"] for r in store.run(load_cypher(_CHECKPOINTS), run_id=run_id)),
                 key=lambda p: p["step"])
     steps = np.array([int(p["step"]) for p in ks] or list(h.get("steps") or []), dtype=np.int64)
     names = sorted({k for p in ks for k in p} - _CHECKPOINT_KEYS)
     curves = {n: np.array([float(p.get(n, np.nan)) if isinstance(p.get(n), (int, float))
                            else np.nan for p in ks]) for n in names
               if any(isinstance(p.get(n), (int, float)) for p in ks)}
-    crow = sorted(store.run(_CONCEPTS, run_id=run_id), key=lambda r: r["index"])
+    crow = sorted(store.run(load_cypher(_CONCEPTS), run_id=run_id), key=lambda r: r["index"])
     concepts = [r["name"] for r in crow]
     cindex = {n: i for i, n in enumerate(concepts)}
 
     tables = {}
     for kind, q in _INTERVALS.items():
-        rows = store.run(q, run_id=run_id)
+        rows = store.run(load_cypher(q), run_id=run_id)
         tables[kind] = {"kind": np.full(len(rows), kind, dtype=object),
                         "a": _ints(rows, "a", -1), "b": _ints(rows, "b", -1),
                         "c": np.full(len(rows), -1, dtype=np.int64),
@@ -82,7 +62,7 @@ def load_run(store: Any, run_id: str) -> PlotData | None:
     ev: dict[str, list[Any]] = {"kind": [], "step": [], "concept": [], "feature": [],
                                 "detail": []}
     for kind, q in _EVENTS.items():
-        for r in store.run(q, run_id=run_id):
+        for r in store.run(load_cypher(q), run_id=run_id):
             ev["kind"].append(kind)
             ev["step"].append(int(r["step"]))
             ev["concept"].append(cindex.get(r["concept"], -1))
@@ -93,7 +73,7 @@ def load_run(store: Any, run_id: str) -> PlotData | None:
               "concept": np.array(ev["concept"], dtype=np.int64),
               "feature": np.array(ev["feature"], dtype=np.int64),
               "detail": np.array(ev["detail"], dtype=object)}
-    causal = [r["p"] for r in store.run(_CAUSAL, run_id=run_id)]
+    causal = [r["p"] for r in store.run(load_cypher(_CAUSAL), run_id=run_id)]
     activations = {"concept": act["a"], "feature": act["b"], "valid_from": act["valid_from"],
                    "valid_to": act["valid_to"]}
     return PlotData(steps, concepts, int(h.get("n_features") or 0), activations, events, rel,
