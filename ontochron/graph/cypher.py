@@ -1,5 +1,6 @@
 """Load the Cypher statements ontochron ships: one statement per ``.cypher`` file under the
-package (graph writes in ``graph/cypher/``, named queries in ``queries/cypher/``), each opening
+package (graph writes in ``graph/cypher/``, named queries in ``queries/cypher/``, plot reads in
+``viz/cypher/``), each opening
 with ``//`` comment lines that say what it does and which parameters it takes."""
 
 from __future__ import annotations
