@@ -238,12 +238,27 @@ def _stage_graph(ctx: StageContext) -> dict[str, Any]:
 
             out["causal_tests_written"] = write_graph(store, DEMO_RUN, res.causal)
         out["queries"] = _example_queries(store, res)
+        out["exports"] = _exports(store, res)
     finally:
         if given is None:
             store.close()
     if data_dir is not None:
         res.paths["store"] = data_dir
     return out
+
+
+def _exports(store: Any, res: DemoResult) -> list[str]:
+    """Export the demo graph for Gephi (GEXF with timeline spells) and Cytoscape (GraphML),
+    and write a Neo4j Bloom perspective for the schema."""
+    from ontochron.queries import export_subgraph, write_perspective
+
+    written: list[Path] = []
+    for fmt, name in (("gexf", "demo.gexf"), ("graphml", "demo.graphml")):
+        written += export_subgraph(store, DEMO_RUN, fmt, res.out_dir / "export" / name)
+    written.append(write_perspective(res.out_dir / "perspective.json"))
+    res.paths["export"] = res.out_dir / "export"
+    res.paths["perspective.json"] = res.out_dir / "perspective.json"
+    return [str(p) for p in written]
 
 
 def _redact(uri: str) -> str:
@@ -549,7 +564,8 @@ def _print_stages(result: DemoResult, con: Any) -> None:
                      f"(ablation raises their own digits' loss, BH q <= 0.05): "
                      f"{' '.join(map(str, st['causal_features'])) or 'none'}")
         if name == "graph" and status == "ok":
-            extra = f"run {st['run']!r} in {st['store']}"
+            extra = (f"run {st['run']!r} in {st['store']}; wrote "
+                     f"{', '.join(st.get('exports', [])) or 'no exports'}")
         con.print(f"[{colour}]{name}: {status}[/{colour}] {extra}")
         for q in st.get("queries", []) if status == "ok" else []:
             _print_query(q, con)

@@ -307,6 +307,15 @@ def test_all_stages_into_the_graph(graph_store, tmp_path: Path) -> None:
     n_hier = int(((hier.valid_from <= last) & ((hier.valid_to == -1) | (hier.valid_to > last)))
                  .sum())
     assert q["hierarchy_at_step"]["n_rows"] == n_hier
+    # the export opens in networkx with the graph's concepts, and the perspective is JSON
+    import networkx as nx
+
+    exported = nx.read_graphml(res.out_dir / "export" / "demo.graphml")
+    names = {d.get("name") for _, d in exported.nodes(data=True)}
+    assert set(ont.concepts) <= names
+    assert (res.out_dir / "export" / "demo.gexf").stat().st_size > 0
+    persp = json.loads((res.out_dir / "perspective.json").read_text())
+    assert persp and isinstance(persp, dict)
     # plots and the report were written
     assert len(list((res.out_dir / "plots").glob("*.png"))) >= 5
     assert (res.out_dir / "report.html").stat().st_size > 0
