@@ -10,7 +10,6 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from tqdm.auto import tqdm
 from ontochron.errors import InputError
 from ontochron.ingest.checkpoints import list_source, parse_step
 from ontochron.ingest.extractor import as_numpy
-from ontochron.ingest.snapshot import CodeStack, Snapshot, _as_step
+from ontochron.ingest.snapshot import CodeStack, Snapshot, _as_step, check_run
 
 FORMATS = ("reptimeline", "npz", "safetensors")
 EXTENSIONS = {".json": "reptimeline", ".npz": "npz", ".safetensors": "safetensors"}
@@ -98,23 +97,6 @@ def _check_finite(act: np.ndarray, concepts: list[str], steps: list[int], path: 
                          f"{concepts[c]!r}", path)
 
 
-def check_run(snapshots: list[Snapshot]) -> list[Snapshot]:
-    """Sort by step; raise on duplicate steps (naming both files) or a changing feature count."""
-    if not snapshots:
-        raise InputError("no snapshots found in the input")
-    snaps = sorted(snapshots, key=lambda s: s.step)
-    for prev, cur in pairwise(snaps):
-        if prev.step == cur.step:
-            where = (f"in {cur.source}" if prev.source == cur.source
-                     else f"in {prev.source} and {cur.source}")
-            raise InputError(f"duplicate step {cur.step} ({where})", cur.source)
-    width = snaps[0].n_features
-    for s in snaps:
-        if s.n_features != width:
-            raise InputError(f"feature count changed within the run: step {s.step} has "
-                             f"{s.n_features} features, step {snaps[0].step} has {width}",
-                             s.source)
-    return snaps
 
 
 # --------------------------------------------------------------------------- reptimeline JSON

@@ -113,6 +113,25 @@ class Snapshot:
         return self.codes.toarray()
 
 
+def check_run(snapshots: list[Snapshot]) -> list[Snapshot]:
+    """Sort by step; raise on duplicate steps (naming both files) or a changing feature count."""
+    if not snapshots:
+        raise InputError("no snapshots found in the input")
+    snaps = sorted(snapshots, key=lambda s: s.step)
+    for prev, cur in pairwise(snaps):
+        if prev.step == cur.step:
+            where = (f"in {cur.source}" if prev.source == cur.source
+                     else f"in {prev.source} and {cur.source}")
+            raise InputError(f"duplicate step {cur.step} ({where})", cur.source)
+    width = snaps[0].n_features
+    for s in snaps:
+        if s.n_features != width:
+            raise InputError(f"feature count changed within the run: step {s.step} has "
+                             f"{s.n_features} features, step {snaps[0].step} has {width}",
+                             s.source)
+    return snaps
+
+
 @dataclass
 class CodeStack:
     """Snapshots aligned on one concept index, in increasing step order.
@@ -160,20 +179,8 @@ class CodeStack:
         Raises :class:`InputError` on empty input, duplicate steps or a feature count that
         changes within the run.
         """
-        snaps = list(snapshots)
-        if not snaps:
-            raise InputError("no snapshots found in the input")
-        snaps.sort(key=lambda s: s.step)
-        for prev, cur in pairwise(snaps):
-            if prev.step == cur.step:
-                where = cur.source or prev.source
-                raise InputError(f"duplicate step {cur.step}", where)
+        snaps = check_run(list(snapshots))
         n_features = snaps[0].n_features
-        for s in snaps:
-            if s.n_features != n_features:
-                raise InputError(f"step {s.step}: feature count changed within the run "
-                                 f"({s.n_features} vs {n_features} at step {snaps[0].step})",
-                                 s.source)
         index: dict[str, int] = {}
         orders: list[np.ndarray] = []
         for s in snaps:
