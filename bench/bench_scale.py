@@ -3,6 +3,7 @@ wall time per phase and peak RSS.
 
     .venv/bin/python bench/bench_scale.py                      # 16384 x 5000 x 100 at 2%
     .venv/bin/python bench/bench_scale.py --sizes 2048x500x10 4096x1000x20
+    .venv/bin/python bench/bench_scale.py --sizes 1024x1000x50 --data vs-reptimeline --density 0.03
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ontochron.ingest.snapshot import CodeStack, Snapshot  # noqa: E402
 from ontochron.ontology import OntologyConfig, analyze  # noqa: E402
 from ontochron.outputs import write_outputs  # noqa: E402
 from tests.synthetic import drifting_stack  # noqa: E402
@@ -25,23 +28,37 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def make_stack(data: str, n_features: int, n_concepts: int, n_steps: int, density: float,
+               drift: float) -> CodeStack:
+    """The synthetic stack: tests/synthetic.py's drifting codes, or the codes that
+    bench_vs_reptimeline.py times reptimeline on (planted duals, dependencies, AND gates)."""
+    if data == "drifting":
+        return drifting_stack(n_steps, n_concepts, n_features, density=density, drift=drift)
+    from bench_vs_reptimeline import generate
+
+    frames = generate(n_concepts, n_features, n_steps, 0, density)
+    return CodeStack.from_snapshots(Snapshot.create(s, c, x) for s, c, x in frames)
+
+
 def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: float,
-        structure: bool, device: str, out: str | None, progress: bool) -> None:
+        structure: bool, device: str, out: str | None, progress: bool,
+        data: str = "drifting") -> None:
     t0 = time.perf_counter()
-    stack = drifting_stack(n_steps, n_concepts, n_features, density=density, drift=drift)
+    stack = make_stack(data, n_features, n_concepts, n_steps, density, drift)
     gen = time.perf_counter() - t0
     nnz = sum(m.nnz for m in stack.codes)
     print(f"\n== {n_features} features x {n_concepts} concepts x {n_steps} steps, "
           f"density {density}, drift {drift}: {nnz:,} active bits")
     print(f"generate            {gen:8.2f} s   peak RSS {peak_rss_gib():.2f} GiB")
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ont = analyze(stack, OntologyConfig(structure=structure), progress=progress,
                   device=device, timings=timings)
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
     for name, secs in timings.items():
         print(f"{name:<19} {secs:8.2f} s")
-    print(f"analyze total       {total:8.2f} s   peak RSS {peak_rss_gib():.2f} GiB")
+    print(f"analyze total       {total:8.2f} s   (CPU {cpu:.2f} s)   "
+          f"peak RSS {peak_rss_gib():.2f} GiB")
     if out:
         t0 = time.perf_counter()
         write_outputs(ont, out)
@@ -64,6 +81,9 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=None, help="also time write_outputs into this directory")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--data", choices=("drifting", "vs-reptimeline"), default="drifting",
+                   help="synthetic codes: tests/synthetic.py drifting_stack, or the "
+                        "generator of bench_vs_reptimeline.py")
     args = p.parse_args()
     for size in args.sizes:
         try:
@@ -71,7 +91,7 @@ def main() -> None:
         except ValueError:
             p.error(f"bad size {size!r}; use FEATURESxCONCEPTSxSTEPS")
         run(f, c, t, args.density, args.drift, not args.no_structure, args.device,
-            args.out, not args.quiet)
+            args.out, not args.quiet, args.data)
 
 
 if __name__ == "__main__":

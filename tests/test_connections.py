@@ -11,15 +11,19 @@ import scipy.sparse as sp
 from scipy.stats import false_discovery_control, hypergeom
 
 from ontochron.ontology import OntologyConfig, analyze
+from ontochron.ontology import connections as C
 from ontochron.ontology.connections import (
     _torch_blocks,
     connection_tests,
+    dense_connection_tests,
     iter_pair_blocks,
+    overlap_matrix,
     pair_overlaps,
 )
 from ontochron.ontology.intervals import OPEN
 from ontochron.ontology.stats import (
     bh_qvalues,
+    bh_qvalues_tied,
     hypergeom_critical,
     hypergeom_sf,
     min_attainable_p,
@@ -196,3 +200,108 @@ def test_absent_concept_breaks_connection():
     rel = ont.relations.of_kind("connection")
     assert list(zip(rel.valid_from.tolist(), rel.valid_to.tolist(), strict=True)) == \
         [(0, 5), (9, OPEN)]
+
+
+def test_tied_bh_equals_bh_on_every_test():
+    rng = np.random.default_rng(5)
+    levels = np.round(rng.random(30) ** 3, 3)  # repeated values across levels too
+    counts = rng.integers(1, 9, 30)
+    for m in (int(counts.sum()), 500):
+        q_lvl = bh_qvalues_tied(levels, counts, m)
+        q_all = bh_qvalues(np.repeat(levels, counts), m)
+        np.testing.assert_array_equal(np.repeat(q_lvl, counts), q_all)
+
+
+def test_overlap_matrix_against_dense_product(monkeypatch):
+    monkeypatch.setattr(C, "_TRI_BLOCK", 7)  # several blocks, partial last block
+    rng = np.random.default_rng(3)
+    x = sp.csr_array(rng.random((40, 30)) < 0.3)
+    rows = np.sort(rng.choice(40, 33, replace=False))
+    d = x.toarray().astype(np.int64)[rows]
+    np.testing.assert_array_equal(overlap_matrix(x, rows), d @ d.T)
+
+
+@pytest.mark.parametrize(("alpha", "min_shared", "seed", "max_sizes"),
+                         [(0.05, 1, 0, 128), (0.2, 3, 1, 128), (0.6, 1, 2, 128),
+                          (0.05, 1, 3, 2), (0.7, 1, 4, 2)])
+def test_dense_connection_tests_equal_blockwise(monkeypatch, alpha, min_shared, seed,
+                                                max_sizes):
+    """Dense path (critical table, median cut or none; tied BH) = the blockwise path."""
+    monkeypatch.setattr(C._Critical, "MAX_SIZES", max_sizes)
+    monkeypatch.setattr(C, "_BLOCK", 16)
+    codes, _ = planted_groups(4, 5, 80, core=6, noise=8, n_loners=25, seed=seed)
+    rng = np.random.default_rng(seed)
+    present = np.ones(codes.shape[0], dtype=bool)
+    present[rng.choice(codes.shape[0], 6, replace=False)] = False
+    rows = np.flatnonzero(present)
+    k = np.diff(codes.indptr).astype(np.int64)
+    ref = connection_tests(iter_pair_blocks(codes, rows), k, 80, rows.size, alpha, min_shared)
+    order = np.lexsort((ref["b"], ref["a"]))
+    got = dense_connection_tests(overlap_matrix(codes, rows), rows, k, 80, alpha, min_shared)
+    assert got["a"].size > 0
+    for name in ("a", "b", "shared"):
+        np.testing.assert_array_equal(got[name], ref[name][order], err_msg=name)
+    for name in ("jaccard", "p_value", "q_value"):
+        np.testing.assert_allclose(got[name], ref[name][order], rtol=1e-12, err_msg=name)
+
+
+def test_tracker_dense_path_equals_blockwise(monkeypatch):
+    """Intervals and form/break events of a drifting stack with absences, both paths."""
+    rng = np.random.default_rng(11)
+    frames, base = [], rng.random((30, 60)) < 0.15
+    base[:10, :8] = True  # a connected group
+    names = [f"c{i}" for i in range(30)]
+    for t in range(6):
+        base = base ^ (rng.random((30, 60)) < 0.05)
+        keep = rng.random(30) < 0.85
+        frames.append((10 * t, [n for n, k in zip(names, keep, strict=True) if k], base[keep]))
+    stack = stack_from_dense(frames)
+    fast = analyze(stack, ONLY_CONN, progress=False)
+    monkeypatch.setattr(C, "_DENSE_PAIRS_BYTES", 0)
+    slow = analyze(stack, ONLY_CONN, progress=False)
+    for f in ("kind", "a", "b", "valid_from", "valid_to"):
+        np.testing.assert_array_equal(getattr(fast.relations, f), getattr(slow.relations, f))
+    for name, v in slow.relations.stats.items():
+        np.testing.assert_allclose(fast.relations.stats[name], v, rtol=1e-12)
+    for f in ("kind", "step", "concept", "feature", "detail"):
+        np.testing.assert_array_equal(getattr(fast.events, f), getattr(slow.events, f))
+    assert fast.events.count("connection_break") > 0 and fast.summary == slow.summary
+
+
+def test_repeated_checkpoints_reuse_results(monkeypatch):
+    """Checkpoints whose codes equal the previous one's reuse its connection and structure
+    results; the output equals a run that recomputes every checkpoint."""
+    from ontochron.ontology import structure as S
+
+    rng = np.random.default_rng(4)
+    a = rng.random((25, 40)) < 0.2
+    a[:8, :6] = True
+    b = a ^ (rng.random((25, 40)) < 0.1)
+    names = [f"c{i}" for i in range(25)]
+    frames = [(s, names, m) for s, m in zip(range(0, 60, 10), (a, a, b, b, b, a), strict=True)]
+    frames.insert(3, (25, names[:-1], b[:-1]))  # same rows minus one concept: not reused
+    stack = stack_from_dense(frames)
+    calls = []
+    real = S.detect_step
+    monkeypatch.setattr(S, "detect_step", lambda *x, **kw: calls.append(1) or real(*x, **kw))
+    fast = analyze(stack, progress=False)
+    assert len(calls) == 5  # steps 0, 20, 25, 30, 50 computed; 10 and 40 reused
+    monkeypatch.setattr(C, "csr_equal", lambda *_: False)
+    monkeypatch.setattr(S, "csr_equal", lambda *_: False)
+    slow = analyze(stack, progress=False)
+    assert len(calls) == 12
+    for f in ("kind", "a", "b", "c", "valid_from", "valid_to"):
+        np.testing.assert_array_equal(getattr(fast.relations, f), getattr(slow.relations, f))
+    for name, v in slow.relations.stats.items():
+        np.testing.assert_allclose(fast.relations.stats[name], v, rtol=1e-12)
+    for f in ("kind", "step", "concept", "feature", "detail"):
+        np.testing.assert_array_equal(getattr(fast.events, f), getattr(slow.events, f))
+    assert fast.summary["connection_intervals"] > 0 and fast.summary == slow.summary
+
+
+def test_dense_connection_tests_with_fewer_than_two_concepts():
+    x = sp.csr_array(np.eye(3, 5, dtype=bool))
+    k = np.diff(x.indptr).astype(np.int64)
+    for rows in (np.zeros(0, dtype=np.int64), np.array([1])):
+        res = dense_connection_tests(overlap_matrix(x, rows), rows, k, 5, 0.05, 1)
+        assert all(v.size == 0 for v in res.values()) and "q_value" in res

@@ -229,3 +229,61 @@ def test_config_validation():
     with pytest.raises(InputError, match="phase_z"):
         OntologyConfig(phase_z=float("nan"))
     assert OntologyConfig().to_dict()["alpha"] == 0.05
+
+
+def test_run_tracker_slot_table_equals_search():
+    """Matching keys through the dense slot table gives the runs of the sorted search."""
+    from ontochron.ontology.lifecycle import RunTracker
+
+    rng = np.random.default_rng(9)
+    fast, slow = RunTracker(("v",), key_space=50), RunTracker(("v",))
+    for t in range(8):
+        keys = np.flatnonzero(rng.random(50) < 0.5)
+        pay = {"v": rng.random(keys.size)}
+        got, ref = fast.update(t, keys, pay), slow.update(t, keys, pay)
+        for g, r in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(g, r)
+    a, b = fast.finish(), slow.finish()
+    for g, r in zip(a[:3], b[:3], strict=True):
+        np.testing.assert_array_equal(g, r)
+    np.testing.assert_array_equal(a[3]["v"], b[3]["v"])
+    assert a[0].size > 50
+
+
+def test_event_merge_equals_stable_sort():
+    """Merging per-step-sorted event parts equals a stable sort of their concatenation,
+    and unsorted parts fall back to that sort."""
+    from ontochron.ontology.analyze import _merge_by_step
+    from ontochron.ontology.result import Events
+
+    rng = np.random.default_rng(2)
+
+    def part(n, tag, sort=True):
+        st = rng.integers(0, 6, n) * 10
+        st = np.sort(st) if sort else st
+        return Events(np.full(n, tag, dtype=object), st, np.arange(n), np.full(n, -1),
+                      np.array([f"{tag}{i}" for i in range(n)], dtype=object))
+
+    for parts in ([part(30, "a"), part(0, "b"), part(17, "c"), part(5, "d")],
+                  [part(12, "a"), part(9, "b", sort=False)]):
+        got = _merge_by_step(parts)
+        cat = Events.concat(parts)
+        order = np.argsort(cat.step, kind="stable")
+        for f in ("kind", "step", "concept", "feature", "detail"):
+            np.testing.assert_array_equal(getattr(got, f), getattr(cat, f)[order])
+
+
+def test_csr_equal():
+    import scipy.sparse as sp
+
+    from ontochron.ontology.lifecycle import csr_equal
+
+    a = sp.csr_array(np.array([[1, 0, 1], [0, 1, 0]], dtype=bool))
+    shuffled = sp.csr_array((np.ones(3, dtype=bool), np.array([2, 0, 1]), np.array([0, 2, 3])),
+                            shape=(2, 3))
+    assert not shuffled.has_sorted_indices
+    assert csr_equal(a, shuffled) and not shuffled.has_sorted_indices  # input untouched
+    assert not csr_equal(None, a)
+    assert not csr_equal(a, sp.csr_array(np.array([[1, 0, 1], [1, 0, 0]], dtype=bool)))
+    assert not csr_equal(a, sp.csr_array(np.ones((2, 3), dtype=bool)))
+    assert not csr_equal(a, sp.csr_array(np.zeros((3, 3), dtype=bool)))

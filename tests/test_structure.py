@@ -367,3 +367,72 @@ def test_over_time_uses_only_present_concepts():
     at_last = set(zip(d.a[d.valid_to == OPEN].tolist(), d.b[d.valid_to == OPEN].tolist(),
                       strict=True))
     assert at_last == ref["dependency"] and counts["dependency_last"] == len(at_last)
+
+
+# ------------------------------------------------------------------ fast paths
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dense_cooc_and_dual_ranges_match_reference(seed):
+    """The dense co-occurrence equals X^T X, and the odds-range dual enumeration finds the
+    same candidates as the dense block over all dual-capable features, also when frequent
+    features make almost every pair dual-capable."""
+    rng = np.random.default_rng(seed)
+    x = planted(seed, n=300, f=30, rate=0.1)
+    x[:, 8:12] = rng.random((300, 4)) < 0.85  # frequent features: many capable pairs
+    x[:, 12] = ~x[:, 8]
+    xc, n = _prepared(x)
+    for phi in (-0.3, -0.05, -0.9):
+        cfg = StructureConfig(dual_max_phi=phi)
+        cand = S._candidates_scipy(xc, n, cfg)
+        d = x.astype(np.int64)
+        np.testing.assert_array_equal(cand.cooc, d.T @ d)
+        ref = _as_set(S._stack(S._dual_dense(xc, n, cfg)))
+        assert _as_set(cand.dual) == ref
+        assert ref or phi == -0.9
+
+
+def test_triad_bit_counts_equal_filtered_sparse_counts():
+    """Bitset counting yields exactly the sparse-product triples that can still pass the
+    single-input filters (r not an input, P(r|i) and P(r|j) below the cut)."""
+    x = wired(4, n=300, f=40)
+    x[:, 30:] |= np.random.default_rng(0).random((300, 10)) < 0.3
+    xc, n = _prepared(x)
+    cfg = StructureConfig(max_triad_pairs=None)
+    cand = S._candidates_scipy(xc, n, cfg)
+    pi, pj, nij = cand.pair
+    need = np.maximum(np.ceil(0.7 * nij), 3).astype(np.int64)
+    g = x.astype(np.int64).T @ x.astype(np.int64)
+    ref = {(k, r, v) for kk, rr, vv in S._triad_counts_scipy(xc, pi, pj, need, nij)
+           for k, r, v in zip(kk.tolist(), rr.tolist(), vv.tolist(), strict=True)
+           if r not in (pi[k], pj[k]) and g[pi[k], r] / n[pi[k]] < 0.7 - 1e-9
+           and g[pj[k], r] / n[pj[k]] < 0.7 - 1e-9}
+    got = {t for kk, rr, vv in S._triad_counts_bits(xc, cand.cooc, n, pi, pj, need, cfg)
+           for t in zip(kk.tolist(), rr.tolist(), vv.tolist(), strict=True)}
+    assert got == ref and len(ref) > 10
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_without_dense_cooc_same_results(monkeypatch, seed):
+    """The dense co-occurrence path and the sparse fallback give the same tables."""
+    x = sp.csr_array(planted(seed, n=400, f=30))
+    fast = detect_step(x, StructureConfig())
+    monkeypatch.setattr(S, "_DENSE_COOC_BYTES", 0)
+    slow = detect_step(x, StructureConfig())
+    for fam in ("duals", "dependencies", "triads"):
+        a, b = getattr(fast, fam), getattr(slow, fam)
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-12, err_msg=f"{fam}.{k}")
+    assert found(fast) == found(slow) and fast.triads["i"].size > 0
+
+
+def test_set_bits_matches_unpacked_positions():
+    rng = np.random.default_rng(8)
+    dense = rng.random((37, 200)) < 0.05
+    dense[3] = True  # a full row: 64 bits per word
+    packed = np.zeros((37, 32), dtype=np.uint8)
+    packed[:, :25] = np.packbits(dense, axis=1, bitorder="little")
+    k, r = S._set_bits(packed.view("<u8"))
+    assert sorted(zip(k.tolist(), r.tolist(), strict=True)) == \
+        sorted(zip(*(v.tolist() for v in np.nonzero(dense)), strict=True))

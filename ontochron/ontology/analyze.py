@@ -124,35 +124,44 @@ def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
         fstats.update(struct_stats)
         times["structure"] = time.perf_counter() - t0
 
-    events = Events.concat([births, deaths, conn_ev, phases])
-    order = np.argsort(events.step, kind="stable")
-    events = Events(*(getattr(events, f)[order]
-                      for f in ("kind", "step", "concept", "feature", "detail")))
+    t0 = time.perf_counter()
+    events = _merge_by_step([births, deaths, conn_ev, phases])
     relations = Relations.concat([conn_rel, struct_rel])
-    summary = _summary(stack, config, events, relations, struct_counts)
+    counts = {"birth": len(births), "death": len(deaths), "phase_transition": len(phases),
+              "connection_form": conn_ev.count("connection_form")}
+    # conn_rel holds connections only; comparing millions of object strings is slow.
+    rel_counts = {"connection": (len(conn_rel), int(np.count_nonzero(conn_rel.open_mask())))}
+    for kind in STRUCTURE_KINDS:
+        mask = struct_rel.kind == kind
+        rel_counts[kind] = (int(np.count_nonzero(mask)),
+                            int(np.count_nonzero(mask & struct_rel.open_mask())))
+    summary = _summary(stack, config, counts, rel_counts, struct_counts)
+    times["assemble"] = time.perf_counter() - t0
     return Ontology(steps=steps, concepts=list(stack.concepts), n_features=n_feat,
                     events=events, relations=relations, activations=acts, curves=curves,
                     feature_stats=fstats, summary=summary, config=config.to_dict())
 
 
-def _summary(stack: CodeStack, config: OntologyConfig, events: Events, relations: Relations,
-             struct_counts: dict[str, int]) -> dict[str, Any]:
-    """summary.json content: integer counts, run shape and thresholds."""
+def _summary(stack: CodeStack, config: OntologyConfig, event_counts: dict[str, int],
+             rel_counts: dict[str, tuple[int, int]], struct_counts: dict[str, int]
+             ) -> dict[str, Any]:
+    """summary.json content: integer counts, run shape and thresholds; ``event_counts`` per
+    event kind and ``rel_counts`` (rows, open rows) per relation kind."""
     from ontochron import __version__
 
     def open_count(kind: str) -> int:
-        return int(np.count_nonzero((relations.kind == kind) & relations.open_mask()))
+        return rel_counts[kind][1]
 
     def rows(kind: str) -> int:
-        return int(np.count_nonzero(relations.kind == kind))
+        return rel_counts[kind][0]
 
     summary: dict[str, Any] = {
-        "births": events.count("birth"),
-        "deaths": events.count("death"),
-        "connections": events.count("connection_form"),
+        "births": event_counts["birth"],
+        "deaths": event_counts["death"],
+        "connections": event_counts["connection_form"],
         "connection_intervals": rows("connection"),
         "connections_last": open_count("connection"),
-        "phase_transitions": events.count("phase_transition"),
+        "phase_transitions": event_counts["phase_transition"],
         "duals": open_count("dual"),
         "dependencies": open_count("dependency"),
         "triads": open_count("triad"),
@@ -173,3 +182,27 @@ def _summary(stack: CodeStack, config: OntologyConfig, events: Events, relations
     for k, v in struct_counts.items():
         summary.setdefault(f"structure_{k}", int(v))
     return summary
+
+
+
+_EVENT_FIELDS = ("kind", "step", "concept", "feature", "detail")
+
+
+def _merge_by_step(parts: list[Events]) -> Events:
+    """Events of all parts ordered by step, ties in part order then row order (= a stable
+    sort of their concatenation by step). Parts already sorted by step are merged by
+    slicing per checkpoint (one copy of each column, no sort of millions of rows)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Events.empty()
+    if not all(np.all(np.diff(p.step) >= 0) for p in parts):
+        events = Events.concat(parts)
+        order = np.argsort(events.step, kind="stable")
+        return Events(*(getattr(events, f)[order] for f in _EVENT_FIELDS))
+    values = np.unique(np.concatenate([np.unique(p.step) for p in parts]))  # <= n_steps
+    bounds = [np.searchsorted(p.step, values, "left").tolist()
+              + [len(p)] for p in parts]
+    pieces = [(p, b[v], b[v + 1]) for v in range(values.size)
+              for p, b in zip(parts, bounds, strict=True) if b[v + 1] > b[v]]
+    return Events(*(np.concatenate([getattr(p, f)[lo:hi] for p, lo, hi in pieces])
+                    for f in _EVENT_FIELDS))

@@ -10,12 +10,22 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from ontochron.ontology.lifecycle import RunTracker, index_to_steps
+from ontochron.ontology.lifecycle import RunTracker, csr_equal, index_to_steps, object_full
 from ontochron.ontology.result import Events, Relations
-from ontochron.ontology.stats import bh_qvalues, hypergeom_critical, hypergeom_sf
+from ontochron.ontology.stats import (
+    bh_qvalues,
+    bh_qvalues_tied,
+    hypergeom_critical,
+    hypergeom_sf,
+)
 
 CONNECTION_STATS = ("shared", "jaccard", "p_value", "q_value")
 _BLOCK = 1024  # concept rows per block of the pair-overlap product
+_TRI_BLOCK = 256  # concept rows per block of overlap_matrix's upper triangle
+# Largest dense concept x concept overlap matrix kept per checkpoint (~23,000 concepts).
+_DENSE_PAIRS_BYTES = 1 << 30
+# Distinct (size, size, overlap) keys tabulated with a flat mark array instead of a sort.
+_MAX_KEY_SPACE = 1 << 22
 
 
 def iter_pair_blocks(codes: sp.csr_array, rows: np.ndarray, device: str = "cpu"
@@ -96,6 +106,117 @@ class _Critical:
         return s >= self.table[self.index[a], self.index[b]]
 
 
+def overlap_matrix(codes: sp.csr_array, rows: np.ndarray) -> np.ndarray:
+    """Dense symmetric shared-feature counts among the concepts ``rows`` (uint16 when the
+    feature count allows, else int32), from row blocks of the sparse upper triangle.
+
+    Quadratic in concepts by nature (every pair is tested); callers check the size first.
+    """
+    x = sp.csr_array(codes[np.asarray(rows, dtype=np.int64)], dtype=np.int32)
+    xt = sp.csc_array(x.T)
+    n = x.shape[0]
+    out = np.empty((n, n), dtype=np.uint16 if x.shape[1] < 1 << 16 else np.int32)
+    for i0 in range(0, n, _TRI_BLOCK):  # upper triangle only: about half the work
+        blk = (x[i0:i0 + _TRI_BLOCK] @ xt[:, i0:]).toarray()
+        out[i0:i0 + _TRI_BLOCK, i0:] = blk
+        out[i0:, i0:i0 + _TRI_BLOCK] = blk.T
+    return out
+
+
+def _min_overlap(crit: _Critical, k: np.ndarray, n_features: int, alpha: float,
+                 ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Smallest overlap worth testing for every (ra, rb) cell (outer product), following
+    :func:`connection_tests`: the critical table, else the median cut, else 1."""
+    if crit.table is not None:
+        return np.take(crit.table[crit.index[ra]], crit.index[rb], axis=1)
+    if alpha < 0.5:
+        return (k[ra][:, None] * k[rb][None, :]) // max(n_features, 1) + 1
+    return np.ones((ra.size, rb.size), dtype=np.int64)
+
+
+def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
+                           n_features: int, alpha: float, min_shared: int
+                           ) -> dict[str, np.ndarray]:
+    """:func:`connection_tests` on a dense overlap matrix of the present ``rows``; same
+    pairs, p- and q-values, sorted by (a, b).
+
+    Candidate cells are found by integer comparison with the critical overlap of their
+    size pair; each cell gets a level key (size pair, overlap), p-values are computed once
+    per distinct key and BH runs on those levels with their multiplicities
+    (:func:`bh_qvalues_tied`), not on every pair.
+    """
+    n = rows.size
+    m = n * (n - 1) // 2
+    if n < 2:
+        z = np.zeros(0, dtype=np.int64)
+        return {"a": z, "b": z.copy(), **{name: np.zeros(0) for name in CONNECTION_STATS}}
+    kr = k[rows]
+    crit = _Critical(kr, n_features, alpha)
+    sizes, size_idx = np.unique(kr, return_inverse=True)
+    u = max(sizes.size, 1)
+    lo, hi = np.minimum.outer(np.arange(u), np.arange(u)), np.maximum.outer(np.arange(u),
+                                                                           np.arange(u))
+    base_s = int(kr.max()) + 1 if kr.size else 1  # overlaps are at most the larger size
+    wide = u * u * base_s >= 1 << 31
+    pair_code = ((lo * u + hi) * base_s).astype(np.int64 if wide else np.int32)
+    cell_parts, key_parts, starts = [], [], []
+    for i0 in range(0, n, _BLOCK):
+        i1 = min(i0 + _BLOCK, n)
+        blk = shared[i0:i1, i0:]
+        need = _min_overlap(crit, kr, n_features, alpha, np.arange(i0, i1),
+                            np.arange(i0, n))
+        if need.max(initial=0) <= np.iinfo(blk.dtype).max:
+            need = need.astype(blk.dtype)  # compare without widening the overlaps
+        # need >= 1 everywhere, so pairs sharing nothing never pass
+        cell = np.flatnonzero(np.triu(blk >= need, k=1))  # upper triangle: b after a
+        code = np.take(pair_code[size_idx[i0:i1]], size_idx[i0:], axis=1)
+        code += blk  # level key: (size pair, overlap)
+        cell_parts.append(cell)
+        key_parts.append(code.ravel()[cell])
+        starts.append(i0)
+    key = np.concatenate(key_parts) if len(key_parts) > 1 else key_parts[0]
+    space = u * u * base_s
+    if space <= _MAX_KEY_SPACE:
+        mark = np.bincount(key, minlength=space)
+        uniq = np.flatnonzero(mark)
+        counts = mark[uniq]
+        level = np.zeros(space, dtype=np.int32)
+        level[uniq] = np.arange(uniq.size, dtype=np.int32)
+        inverse = level[key]
+    else:
+        uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    us = uniq % base_s
+    pc = uniq // base_s
+    ka, kb = sizes[pc // u], sizes[pc % u]
+    p_lvl = hypergeom_sf(us, n_features, ka, kb)
+    q_lvl = bh_qvalues_tied(p_lvl, counts, m) if m else p_lvl
+    ok_lvl = (q_lvl <= alpha) & (us >= min_shared)
+    # every statistic is a function of the level: compute per level, gather per pair
+    jac_lvl = us / (ka + kb - us)
+    sel = np.flatnonzero(ok_lvl[inverse])
+    lvl = inverse[sel]
+    ra, rb = _cells_to_rows(sel, cell_parts, starts, n)
+    return {"a": rows[ra], "b": rows[rb], "shared": us.astype(np.float64)[lvl],
+            "jaccard": jac_lvl[lvl], "p_value": p_lvl[lvl], "q_value": q_lvl[lvl]}
+
+
+def _cells_to_rows(sel: np.ndarray, cell_parts: list[np.ndarray], starts: list[int],
+                   n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column (indices into the present rows) of the selected candidate cells,
+    given the flat cell indices of each row block (block i0 covers columns i0..n-1)."""
+    offsets = np.cumsum([0] + [c.size for c in cell_parts])
+    ra_parts, rb_parts = [], []
+    for b, (cell, i0) in enumerate(zip(cell_parts, starts, strict=True)):
+        lo, hi = np.searchsorted(sel, offsets[b : b + 2])
+        flat = cell[sel[lo:hi] - offsets[b]]
+        width = n - i0
+        ra_parts.append(flat // width + i0)
+        rb_parts.append(flat % width + i0)
+    if len(ra_parts) == 1:
+        return ra_parts[0], rb_parts[0]
+    return np.concatenate(ra_parts), np.concatenate(rb_parts)
+
+
 def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
                      k: np.ndarray, n_features: int, n_present: int, alpha: float,
                      min_shared: int) -> dict[str, np.ndarray]:
@@ -143,27 +264,56 @@ class ConnectionTracker:
                  min_shared: int = 1, device: str = "cpu") -> None:
         self.c, self.f = n_concepts, n_features
         self.alpha, self.min_shared, self.device = alpha, min_shared, device
-        self.runs = RunTracker(CONNECTION_STATS)
+        self.runs = RunTracker(CONNECTION_STATS, key_space=n_concepts * n_concepts)
         self._ev: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._prev: tuple[sp.csr_array, np.ndarray] | None = None  # last codes, present
+
+    def _unchanged(self, codes: sp.csr_array, present: np.ndarray) -> bool:
+        """Same present concepts with the same codes as the previous checkpoint?"""
+        return (self._prev is not None and np.array_equal(self._prev[1], present)
+                and csr_equal(self._prev[0], codes))
 
     def update(self, t: int, codes: sp.csr_array, present: np.ndarray) -> None:
         """Test every present pair at checkpoint index ``t`` and advance the intervals."""
+        codes = sp.csr_array(codes)
+        present = np.asarray(present, dtype=bool)
+        if self._unchanged(codes, present):
+            # identical input gives identical tests: every run continues, nothing forms
+            self.runs.update(t, self.runs.keys, self.runs.payload)
+            return
+        self._prev = (codes, present)
         rows = np.flatnonzero(present)
-        k = np.diff(sp.csr_array(codes).indptr).astype(np.int64)
-        res = connection_tests(iter_pair_blocks(codes, rows, self.device), k, self.f,
-                               rows.size, self.alpha, self.min_shared)
-        keys = res["a"] * self.c + res["b"]
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        new, ended = self.runs.update(t, keys, {n: res[n][order] for n in CONNECTION_STATS})
+        k = np.diff(codes.indptr).astype(np.int64)
+        shared_mat = None
+        item = 2 if self.f < 1 << 16 else 4  # overlap_matrix dtype size
+        if self.device == "cpu" and rows.size ** 2 * item <= _DENSE_PAIRS_BYTES:
+            shared_mat = overlap_matrix(codes, rows)
+            res = dense_connection_tests(shared_mat, rows, k, self.f, self.alpha,
+                                         self.min_shared)
+            keys = res["a"] * self.c + res["b"]  # already sorted
+        else:
+            res = connection_tests(iter_pair_blocks(codes, rows, self.device), k, self.f,
+                                   rows.size, self.alpha, self.min_shared)
+            keys = res["a"] * self.c + res["b"]
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            res = {n: v[order] for n, v in res.items()}
+        new, ended = self.runs.update(t, keys, {n: res[n] for n in CONNECTION_STATS})
         if new.size:
             pos = np.searchsorted(keys, new)
             self._ev.append(("connection_form", t, new // self.c, new % self.c,
-                             res["shared"][order][pos].astype(np.int64)))
+                             res["shared"][pos].astype(np.int64)))
         if ended.size:
             ea, eb = ended // self.c, ended % self.c
-            x = sp.csr_array(codes)
-            shared_now = np.asarray(x[ea].multiply(x[eb]).sum(axis=1)).ravel()
+            if shared_mat is not None:  # absent concepts share nothing
+                where = np.full(self.c, -1, dtype=np.int64)
+                where[rows] = np.arange(rows.size)
+                pa, pb = where[ea], where[eb]
+                both = (pa >= 0) & (pb >= 0)
+                shared_now = np.zeros(ea.size, dtype=np.int64)
+                shared_now[both] = shared_mat[pa[both], pb[both]]
+            else:
+                shared_now = np.asarray(codes[ea].multiply(codes[eb]).sum(axis=1)).ravel()
             self._ev.append(("connection_break", t, ea, eb, shared_now.astype(np.int64)))
 
     def finish(self, steps: np.ndarray, concepts: list[str]) -> tuple[Relations, Events]:
@@ -171,19 +321,42 @@ class ConnectionTracker:
         steps = np.asarray(steps, dtype=np.int64)
         key, start, end, pay = self.runs.finish()
         n = key.size
-        rel = Relations(np.full(n, "connection", dtype=object), key // self.c, key % self.c,
+        rel = Relations(object_full(n, "connection"), key // self.c, key % self.c,
                         np.full(n, -1, dtype=np.int64), index_to_steps(start, steps),
                         index_to_steps(end, steps), pay)
         if not self._ev:
             return rel, Events.empty()
-        names = [json.dumps(c) for c in concepts]
-        kinds, stp, con, det = [], [], [], []
-        for kind, t, ea, eb, sh in self._ev:
-            kinds.append(np.full(ea.size, kind, dtype=object))
+        kinds, stp, con = [], [], []
+        for kind, t, ea, _, _ in self._ev:
+            kinds.append(object_full(ea.size, kind))
             stp.append(np.full(ea.size, steps[t], dtype=np.int64))
             con.append(ea.astype(np.int64))
-            det.append(np.array([f'{{"b": {names[j]}, "shared": {v}}}'
-                                 for j, v in zip(eb.tolist(), sh.tolist(), strict=True)], dtype=object))
+        det = [_details(concepts, np.concatenate([e[3] for e in self._ev]),
+                        np.concatenate([e[4] for e in self._ev]))]
         ev = Events(np.concatenate(kinds), np.concatenate(stp), np.concatenate(con),
                     np.full(sum(x.size for x in con), -1, dtype=np.int64), np.concatenate(det))
         return rel, ev
+
+
+def _details(concepts: list[str], partner: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """JSON detail ``{"b": name, "shared": n}`` per event, as an object array; each distinct
+    (partner, shared) string is built once and shared by reference."""
+    partner = partner.astype(np.int64)
+    shared = shared.astype(np.int64)
+    if partner.size == 0:
+        return np.zeros(0, dtype=object)
+    base = int(shared.max()) + 1
+    key = partner * base + shared
+    space = (int(partner.max()) + 1) * base
+    if space <= _MAX_KEY_SPACE:  # O(n) tabulation instead of a sort of every event
+        slot = np.zeros(space, dtype=np.int64)
+        slot[key] = 1
+        uniq = np.flatnonzero(slot)
+        slot[uniq] = np.arange(uniq.size)
+        inverse = slot[key]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+    text = np.array([f'{{"b": {json.dumps(concepts[j])}, "shared": {v}}}'
+                     for j, v in zip((uniq // base).tolist(), (uniq % base).tolist(),
+                                     strict=True)], dtype=object)
+    return text[inverse]

@@ -25,32 +25,52 @@ class RunTracker:
     Call :meth:`update` once per checkpoint index with the sorted unique keys that hold
     there (and optional per-key payload columns); closed runs are kept with the payload of
     their last checkpoint. :meth:`finish` returns every run, open ones ending at OPEN.
+    With ``key_space`` (all keys below it, at most MAX_SLOT_SPACE) old and new keys are
+    matched through a dense slot table (4 bytes per possible key) instead of a search.
     """
 
-    def __init__(self, payload_names: tuple[str, ...] = ()) -> None:
+    # Key spaces up to this size use a dense slot table (4 bytes per key) for the matching.
+    MAX_SLOT_SPACE = 1 << 27
+
+    def __init__(self, payload_names: tuple[str, ...] = (), key_space: int | None = None
+                 ) -> None:
         self.names = payload_names
         self.keys = np.zeros(0, dtype=np.int64)
         self.start = np.zeros(0, dtype=np.int64)
         self.payload = {n: np.zeros(0) for n in payload_names}
         self._out: list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        # keys < key_space: match old keys to new ones by a slot table instead of a search
+        self._slot = (np.full(key_space, -1, dtype=np.int32)
+                      if key_space is not None and 0 < key_space <= self.MAX_SLOT_SPACE
+                      else None)
+
+    def _positions(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``keys`` of each held key, whether it is there at all)."""
+        if self._slot is not None and keys.size < 1 << 31:
+            self._slot[keys] = np.arange(keys.size, dtype=np.int32)
+            pos = self._slot[self.keys].astype(np.int64)
+            self._slot[keys] = -1
+            return pos, pos >= 0
+        pos = np.searchsorted(keys, self.keys)
+        cont = pos < keys.size
+        cont[cont] = keys[pos[cont]] == self.keys[cont]
+        return pos, cont
 
     def update(self, t: int, keys: np.ndarray,
                payload: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Advance to checkpoint ``t``; return (keys that start a run, keys whose run ended)."""
         keys = np.asarray(keys, dtype=np.int64)
         payload = payload or {}
-        pos = np.searchsorted(keys, self.keys)
-        cont = pos < keys.size
-        cont[cont] = keys[pos[cont]] == self.keys[cont]
-        ended = ~cont
-        if ended.any():
-            self._out.append((self.keys[ended], self.start[ended],
-                              np.full(int(ended.sum()), t, dtype=np.int64),
+        pos, cont = self._positions(keys)
+        ended = np.flatnonzero(~cont)  # few: gather by index rather than mask every array
+        ended_keys = self.keys[ended]
+        if ended.size:
+            self._out.append((ended_keys, self.start[ended],
+                              np.full(ended.size, t, dtype=np.int64),
                               {n: v[ended] for n, v in self.payload.items()}))
         start = np.full(keys.size, t, dtype=np.int64)
         start[pos[cont]] = self.start[cont]
         is_new = start == t
-        ended_keys = self.keys[ended]
         self.keys, self.start = keys, start
         self.payload = {n: np.asarray(payload[n]) for n in self.names}
         return keys[is_new], ended_keys
@@ -64,8 +84,31 @@ class RunTracker:
         end = np.concatenate([p[2] for p in parts])
         pay = {n: np.concatenate([np.asarray(p[3][n], dtype=np.float64) for p in parts])
                for n in self.names}
-        order = np.lexsort((start, key))
+        width = int(start.max()) + 1 if start.size else 1
+        if key.size and int(key.max()) < (2 ** 62) // width:
+            # one int64 sort key; (key, start) pairs are unique, so any sort kind is exact
+            order = np.argsort(key * width + start)
+        else:
+            order = np.lexsort((start, key))
         return key[order], start[order], end[order], {n: v[order] for n, v in pay.items()}
+
+
+def csr_equal(a: sp.csr_array | None, b: sp.csr_array) -> bool:
+    """True when two CSR matrices hold the same pattern (used to reuse the results of a
+    checkpoint whose codes equal the previous one's, common late in training)."""
+    if a is None or a.shape != b.shape or a.nnz != b.nnz:
+        return False
+    a, b = (m if m.has_sorted_indices else m.sorted_indices()  # copies: inputs untouched
+            for m in (sp.csr_array(a), sp.csr_array(b)))
+    return bool(np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+                and np.array_equal(a.data != 0, b.data != 0))
+
+
+def object_full(n: int, value: str) -> np.ndarray:
+    """Object array of ``n`` references to ``value``; np.full is ~30x slower for objects."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
 
 
 def index_to_steps(idx: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -79,7 +122,7 @@ class LifecycleTracker:
 
     def __init__(self, n_concepts: int, n_features: int) -> None:
         self.c, self.f = n_concepts, n_features
-        self.runs = RunTracker()
+        self.runs = RunTracker(key_space=n_concepts * n_features)
         self.first = np.full(n_features, -1, dtype=np.int64)
         self.last = np.full(n_features, -1, dtype=np.int64)
         self.changed = np.zeros(n_features, dtype=np.int64)
@@ -108,7 +151,7 @@ class LifecycleTracker:
         key, start, end, _ = self.runs.finish()
         concept, feature = key // self.f, key % self.f
         n = key.size
-        acts = Relations(np.full(n, "activates", dtype=object), concept, feature,
+        acts = Relations(object_full(n, "activates"), concept, feature,
                          np.full(n, -1, dtype=np.int64), index_to_steps(start, steps),
                          index_to_steps(end, steps))
         first_run = np.ones(n, dtype=bool)
@@ -135,6 +178,6 @@ class LifecycleTracker:
 def _events(kind: str, step: np.ndarray, concept: np.ndarray, feature: np.ndarray) -> Events:
     n = step.size
     order = np.lexsort((feature, concept, step))
-    return Events(np.full(n, kind, dtype=object), step[order].astype(np.int64),
+    return Events(object_full(n, kind), step[order].astype(np.int64),
                   concept[order].astype(np.int64), feature[order].astype(np.int64),
-                  np.full(n, "", dtype=object))
+                  object_full(n, ""))

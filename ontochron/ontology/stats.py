@@ -99,6 +99,27 @@ def bh_qvalues(p: np.ndarray, m: int | None = None) -> np.ndarray:
     return q
 
 
+def bh_qvalues_tied(p: np.ndarray, counts: np.ndarray, m: int) -> np.ndarray:
+    """BH q-value of each distinct p-value level ``p`` shared by ``counts`` tests, out of
+    ``m`` tests in all (the rest p = 1): the q that :func:`bh_qvalues` gives every member.
+
+    Within a tie group the smallest ``p m / rank`` is at its last rank, so one sort of the
+    levels replaces a sort of every test.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.int64)
+    if p.size == 0:
+        return p.copy()
+    if m < int(counts.sum()):
+        raise ValueError(f"m ({m}) must be at least the number of tests ({int(counts.sum())})")
+    order = np.argsort(p, kind="stable")
+    last_rank = np.cumsum(counts[order]).astype(np.float64)
+    q_sorted = np.minimum.accumulate((p[order] * (m / last_rank))[::-1])[::-1]
+    q = np.empty(p.size, dtype=np.float64)
+    q[order] = np.minimum(q_sorted, 1.0)
+    return q
+
+
 def hypergeom_critical(alpha: float, n_pop: int, ka: np.ndarray, kb: np.ndarray) -> np.ndarray:
     """Smallest s with P(S >= s) <= alpha for S ~ Hypergeom(n_pop, ka, kb), elementwise
     (min(ka, kb) + 1 when no overlap reaches alpha): a vectorized binary search.

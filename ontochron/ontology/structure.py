@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ontochron.ingest.snapshot import CodeStack
 from ontochron.ontology.hierarchy import first_stable_steps, hierarchy_edges
 from ontochron.ontology.intervals import intervals_from_occurrences
+from ontochron.ontology.lifecycle import csr_equal, object_full
 from ontochron.ontology.result import Relations
 from ontochron.ontology.stats import bh_qvalues, hypergeom_sf, min_attainable_p
 
@@ -30,6 +31,8 @@ _EPS = 1e-9
 _BLOCK_NNZ = 1 << 24
 # Uncapped AND candidate pairs above which detect_step warns (each costs ~n_ij x row size).
 _MANY_PAIRS = 2_000_000
+# Largest dense co-occurrence matrix kept per checkpoint (16,384 features as uint16: 512 MiB).
+_DENSE_COOC_BYTES = 1 << 31
 
 DUAL_FIELDS = ("i", "j", "phi", "p", "q", "support")
 DEP_FIELDS = ("child", "parent", "confidence", "p", "q", "support")
@@ -239,6 +242,7 @@ class _Candidates:
     dep: tuple[np.ndarray, np.ndarray, np.ndarray]
     pair: tuple[np.ndarray, np.ndarray, np.ndarray]
     pairs_capped: int
+    cooc: np.ndarray | None = None  # dense symmetric X^T X (diagonal = n) when it fits
 
 
 def _stack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -281,15 +285,20 @@ def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _
     blocks keeping memory bounded. Each unordered pair is seen once and tested as a
     dependency in both directions.
     """
-    f = x.shape[1]
+    n_total, f = x.shape
     xt = sp.csr_array(x.T)
     need_dep, lim_pair = (v.astype(np.int32) for v in _feature_limits(n, cfg))
     deps: list[np.ndarray] = []
     keeper = _PairKeeper(n, cfg)
+    cooc = _new_cooc(n_total, f)
     row_bound = np.asarray(xt @ np.asarray(x.sum(axis=1)).ravel(), dtype=np.int64)
     row_bound = np.minimum(row_bound, f - np.arange(f))
     for blk in _row_blocks(f, row_bound):
         g = xt[blk] @ x[:, blk.start:]
+        if cooc is not None:  # both halves: the block covers columns >= blk.start
+            dense = g.toarray()
+            cooc[blk, blk.start:] = dense
+            cooc[blk.start:, blk] = dense.T
         # int32 throughout: these arrays have one entry per co-occurring pair of the block.
         sel = np.flatnonzero(g.data >= cfg.min_support)
         cnt = g.data[sel].astype(np.int32, copy=False)
@@ -304,7 +313,54 @@ def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _
         pair = cnt <= np.minimum(lim_pair[row], lim_pair[col])
         keeper.add(row[pair], col[pair], cnt[pair])
     pi, pj, nij, capped = keeper.result()
-    return _Candidates(_stack(_dual_dense(x, n, cfg)), _stack(deps), (pi, pj, nij), capped)
+    duals = _dual_cooc(cooc, n, n_total, cfg) if cooc is not None else _dual_dense(x, n, cfg)
+    return _Candidates(_stack(duals), _stack(deps), (pi, pj, nij), capped, cooc)
+
+
+def _new_cooc(n_total: int, f: int) -> np.ndarray | None:
+    """Zeroed dense F x F co-occurrence matrix in the smallest unsigned type holding counts up
+    to ``n_total``, or None when it would exceed _DENSE_COOC_BYTES. Quadratic in features on
+    purpose: every pair's count is computed anyway, and read back many times by the triads."""
+    dtype = np.uint16 if n_total < 1 << 16 else np.int32
+    if f * f * np.dtype(dtype).itemsize > _DENSE_COOC_BYTES:
+        return None
+    return np.zeros((f, f), dtype=dtype)
+
+
+def _dual_cooc(cooc: np.ndarray, n: np.ndarray, n_total: int,
+               cfg: StructureConfig) -> list[np.ndarray]:
+    """Dual candidates (i < j, n_ij) with phi <= dual_max_phi, as :func:`_dual_dense` but
+    only over pairs whose odds product lets phi reach the cut (read from ``cooc``).
+
+    Pair (i, j) can reach phi <= max_phi only if sqrt(o_i o_j) lies in [|max_phi|, 1 /
+    |max_phi|]; in odds order each feature's partners form one contiguous range. The ranges
+    are widened by a margin so no pair within _EPS of the cut is missed; the exact phi test
+    then decides. Quadratic only when most features have compatible odds (dense codes).
+    """
+    nf = n.astype(np.float64)
+    cap = _dual_feature_mask(nf, n_total, cfg.dual_max_phi)
+    idx = np.flatnonzero(cap)
+    if idx.size < 2:
+        return []
+    odds = nf[idx] / (n_total - nf[idx])
+    order = np.argsort(odds, kind="stable")
+    srt = odds[order]
+    g_lo = max(-cfg.dual_max_phi - 2 * _EPS, 0.0)
+    with np.errstate(divide="ignore"):
+        lo = g_lo ** 2 / srt * (1 - 4 * _EPS)
+        hi = 1.0 / (g_lo ** 2 * srt) * (1 + 4 * _EPS) if g_lo > 0 else np.full(srt.size, np.inf)
+    start = np.searchsorted(srt, lo, "left")
+    stop = np.searchsorted(srt, hi, "right")
+    cnt = np.maximum(stop - start, 0)
+    a = np.repeat(np.arange(srt.size), cnt)
+    b = np.arange(a.size) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(start, cnt)
+    fa, fb = idx[order[a]], idx[order[b]]
+    up = fa < fb
+    fa, fb = fa[up], fb[up]
+    nij = cooc[fa, fb].astype(np.int64)
+    phi = phi_coefficient(nij, n[fa], n[fb], n_total)
+    ok = phi <= cfg.dual_max_phi + _EPS
+    return [np.stack([fa[ok], fb[ok], nij[ok]])]
 
 
 def _candidates_torch(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
@@ -374,6 +430,77 @@ def _triad_counts_scipy(x: sp.csc_array, pi: np.ndarray, pj: np.ndarray, need: n
         keep = c.data >= need[row]
         yield row[keep], c.indices[keep].astype(np.int64), c.data[keep].astype(np.int64)
         start = stop
+
+
+def _triad_counts_bits(x: sp.csc_array, cooc: np.ndarray, n: np.ndarray, pi: np.ndarray,
+                       pj: np.ndarray, need: np.ndarray, cfg: StructureConfig
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Like :func:`_triad_counts_scipy`, but yields only outputs r that can pass the
+    single-input filters, using the dense co-occurrence ``cooc`` before counting anything.
+
+    n_ijr >= need implies n_ir >= need and n_jr >= need, and a triad needs
+    P(r | i) = n_ir / n_i < triad_max_p_single (same for j): so r must be "eligible" for
+    both inputs. Eligibility is a packed F x F bit matrix; a pair's candidates are the AND
+    of its two rows, and n_ijr is a popcount over packed concept bitsets of i, j and r.
+    """
+    if pi.size == 0:
+        return
+    f = x.shape[1]
+    thr = cfg.triad_max_p_single - _EPS
+    low = int(need.min())
+    elig = np.zeros((f, (f + 63) // 64 * 8), dtype=np.uint8)  # rows of whole uint64 words
+    step = max(1, _BLOCK_NNZ // max(f, 1))
+    for s in range(0, f, step):
+        g = cooc[s:s + step]
+        ok = (g >= low) & (g / n[s:s + step, None] < thr)
+        ok[np.arange(g.shape[0]), np.arange(s, s + g.shape[0])] = False
+        elig[s:s + step, :(f + 7) // 8] = np.packbits(ok, axis=1, bitorder="little")
+    # concept bitsets of every feature, 64 concepts per word
+    dense_t = sp.csr_array(x.T).astype(bool).toarray()
+    pad = (-dense_t.shape[1]) % 64
+    bits = np.packbits(np.pad(dense_t, ((0, 0), (0, pad))), axis=1).view(np.uint64)
+    del dense_t
+    for s in range(0, pi.size, step):
+        a, b = pi[s:s + step], pj[s:s + step]
+        both = (elig[a] & elig[b]).view("<u8")  # bit p of word w = output w * 64 + p
+        k, r = _set_bits(both)
+        # eligibility already holds n_ir, n_jr >= low; pairs needing more are checked here
+        up = np.flatnonzero(need[s + k] > low)
+        nd = need[s + k[up]]
+        drop = up[(cooc[a[k[up]], r[up]] < nd) | (cooc[b[k[up]], r[up]] < nd)]
+        if drop.size:
+            keep_c = np.ones(k.size, dtype=bool)
+            keep_c[drop] = False
+            k, r = k[keep_c], r[keep_c]
+        pair_bits = bits[a] & bits[b]
+        cnt = np.zeros(k.size, dtype=np.int64)
+        # sums of popcounts are exact in float32 below 2^24 concepts (matmul sums fast)
+        ones = np.ones(bits.shape[1], dtype=np.float32 if x.shape[0] < 1 << 24 else np.float64)
+        for c in range(0, k.size, 8192):  # cache-sized pieces
+            pop = np.bitwise_count(pair_bits[k[c:c + 8192]] & bits[r[c:c + 8192]])
+            cnt[c:c + 8192] = (pop.astype(ones.dtype) @ ones).astype(np.int64)
+        keep = cnt >= need[s + k]
+        yield (s + k[keep]).astype(np.int64), r[keep].astype(np.int64), cnt[keep]
+
+
+def _set_bits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every set bit of a 2-D little-endian uint64 bit matrix, peeling the
+    lowest set bit of the nonzero words per pass (as many passes as the fullest word has
+    bits; candidate rows here are sparse)."""
+    k, word = np.nonzero(words)
+    w = words[k, word].astype(np.uint64)
+    rows, cols = [], []
+    one = np.uint64(1)
+    while w.size:
+        low = w & (~w + one)  # lowest set bit
+        rows.append(k)
+        cols.append(word.astype(np.int64) * 64 + np.bitwise_count(low - one).astype(np.int64))
+        w = w ^ low
+        more = w != 0
+        k, word, w = k[more], word[more], w[more]
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 def _triad_counts_torch(x: sp.csc_array, pi: np.ndarray, pj: np.ndarray, need: np.ndarray,
@@ -446,6 +573,8 @@ def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
     need = np.maximum(np.ceil(cfg.triad_min_p_ij * nij - _EPS * nij), cfg.min_support)
     if use_torch:
         chunks = _triad_counts_torch(x, pi, pj, need.astype(np.int64), cfg.device)
+    elif cand.cooc is not None:
+        chunks = _triad_counts_bits(x, cand.cooc, n, pi, pj, need.astype(np.int64), cfg)
     else:
         chunks = _triad_counts_scipy(x, pi, pj, need.astype(np.int64), nij)
     parts: list[np.ndarray] = []
@@ -454,7 +583,10 @@ def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
         parts.append(np.stack([k[keep], r[keep], nijr[keep]]))
     k, r, nijr = _stack(parts)
     i, j, nij_k = pi[k], pj[k], nij[k]
-    nir, njr = _intersections(x, i, r), _intersections(x, j, r)
+    if cand.cooc is not None:
+        nir, njr = cand.cooc[i, r].astype(np.int64), cand.cooc[j, r].astype(np.int64)
+    else:
+        nir, njr = _intersections(x, i, r), _intersections(x, j, r)
     p_ij, p_i, p_j = nijr / nij_k, nir / n[i], njr / n[j]
     inter = p_ij - np.maximum(p_i, p_j)
     eff = ((p_i < cfg.triad_max_p_single - _EPS) & (p_j < cfg.triad_max_p_single - _EPS)
@@ -579,7 +711,7 @@ def _intervals(kind: str, occ: list[tuple[int, dict[str, np.ndarray]]], steps: n
         raise AssertionError("interval runs out of step with intervals_from_occurrences")
     cc = k % base - 1
     ab = k // base
-    return Relations(np.full(k.size, kind, dtype=object), ab // base, ab % base, cc,
+    return Relations(object_full(k.size, kind), ab // base, ab % base, cc,
                      valid_from, valid_to, {name: v[ends] for name, v in stats.items()})
 
 
@@ -592,11 +724,18 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
     capped = 0
     last: StepStructure | None = None
     last_h: dict[str, np.ndarray] | None = None
+    prev: sp.csr_array | None = None
     for t in tqdm(range(stack.n_steps), desc="structure", unit="ckpt", disable=not progress):
         rows = np.flatnonzero(stack.present[t])
-        res = detect_step(stack.codes[t][rows], config)
-        dep = res.dependencies
-        hier = hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
+        codes = sp.csr_array(stack.codes[t][rows])
+        if last is None or last_h is None or not csr_equal(prev, codes):
+            # a checkpoint whose present codes equal the previous one's reuses its results
+            res = detect_step(codes, config)
+            dep = res.dependencies
+            hier = hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
+        else:
+            res, hier, dep = last, last_h, last.dependencies
+        prev = codes
         occ["dual"].append((t, res.duals))
         occ["dependency"].append((t, dep))
         occ["triad"].append((t, res.triads))
