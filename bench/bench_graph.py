@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scan-queries", type=int, default=3)
     ap.add_argument("--data-dir", default=None, help="embedded store dir (default: temp)")
     ap.add_argument("--heap", default="1g")
-    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--batch-size", type=int, default=20_000)
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -182,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                 "checkpoints_added": args.incremental,
                 "seconds": round(time.perf_counter() - t0, 1),
                 "rows_written": rep3.rows_written,
-                "activates": {k2: v for k2, v in rep3.tables["ACTIVATES"].items()}}
+                "activates": {k2: v for k2, v in rep3.tables["ACTIVATES"].items()},
+                "phases_s": {k2: round(v, 1) for k2, v in rep3.seconds.items()},
+                "rebuilt_not_read": rep3.rebuilt,
+                "read_s": {k2: round(v[0], 1) for k2, v in rep3.read_seconds.items()
+                           if v[0] >= 0.05},
+                "write_s": {k2: round(v, 1) for k2, v in rep3.table_seconds.items()
+                            if v >= 0.05}}
         last = int(ont.steps[-1])
         rng = np.random.default_rng(1)
         qsteps = rng.integers(0, last + 1, args.queries).tolist()

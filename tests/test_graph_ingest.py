@@ -266,3 +266,102 @@ def test_reptimeline_compat_ingest_is_idempotent(graph_store):
     assert mode == "reptimeline"
     again = ingest(stack, run="rt", store=graph_store, compat="reptimeline", progress=False)
     assert again.changed == 0
+
+
+# ------------------------------------------------------------------ write-path speed-ups
+
+def test_incremental_diffs_against_rebuilt_prior_state(graph_store):
+    """Appending checkpoints: ACTIVATES, Concept and Feature are diffed against their state
+    rebuilt from the source (verified by the stored digest) instead of read back, and the
+    result still equals a full ingest; a hand-edit plus removed digests forces a real read."""
+    stack = structured_stack(seed=5, n_steps=6)
+    ingest(prefix(stack, 4), run="inc2", store=graph_store, progress=False)
+    more = ingest(stack, run="inc2", store=graph_store, progress=False)
+    ingest(stack, run="full2", store=graph_store, progress=False)
+    # Feature: statistics read without the lists, activation_rate appended to
+    assert {"ACTIVATES", "Concept", "Checkpoint", "NEXT", "Feature"} <= set(more.rebuilt)
+    assert more.tables["Feature"]["updated"] == stack.n_features
+    assert dump(graph_store, "inc2") == dump(graph_store, "full2")
+    # concepts whose last_seen moved got only that value: every still-present concept
+    moved = int(stack.present[-1].sum())
+    assert more.tables["Concept"]["updated"] == moved
+
+    # an edited graph without digests is read, not rebuilt, and repaired
+    ingest(prefix(stack, 4), run="inc3", store=graph_store, progress=False)
+    graph_store.write("MATCH (c:Concept)-[r:ACTIVATES]->() WHERE c.run_id = 'inc3' "
+                      "WITH r LIMIT 1 DELETE r")
+    graph_store.write("MATCH (r:Run) WHERE r.run_id = 'inc3' SET r.digests = null")
+    fixed = ingest(stack, run="inc3", store=graph_store, progress=False)
+    assert fixed.rebuilt == []
+    assert dump(graph_store, "inc3") == dump(graph_store, "full2")
+
+
+def test_prior_rows_clip_intervals_and_last_seen():
+    """prior_rows against hand-computed rows for a source cut at step 100."""
+    from ontochron.graph.ingest import prior_rows
+    from ontochron.graph.schema import OPEN_FORK, fork_key
+
+    def rel(a, vf, vt):
+        return {"a": a, "b": 0, "valid_from": vf,
+                "props": {"run_id": "r", "valid_from": vf, "valid_to": vt,
+                          "fork": fork_key(vf, vt)}}
+
+    rows = [rel("x", 0, 100), rel("x", 0, 200), rel("y", 100, None), rel("y", 200, None)]
+    steps = np.array([0, 100, 200])
+    got = prior_rows("ACTIVATES", rows, None, steps, 100)  # type: ignore[arg-type]
+    assert got == [rel("x", 0, 100),
+                   {**rel("x", 0, 200), "props": {**rel("x", 0, 200)["props"],
+                                                  "valid_to": None, "fork": OPEN_FORK}},
+                   rel("y", 100, None)]
+    frames = [Snapshot.create(0, ["p", "q"], np.ones((2, 3), dtype=bool)),
+              Snapshot.create(100, ["q"], np.ones((1, 3), dtype=bool)),
+              Snapshot.create(200, ["p", "q", "z"], np.ones((3, 3), dtype=bool))]
+    stack = CodeStack.from_snapshots(frames)
+    crow = {n: {"name": n, "props": {"index": i, "first_seen": None, "last_seen": 200}}
+            for i, n in enumerate(stack.concepts)}
+    prior = prior_rows("Concept", list(crow.values()), stack, np.asarray(stack.steps), 100)
+    assert {r["name"]: r["props"]["last_seen"] for r in prior} == {"p": 0, "q": 100}
+    assert prior_rows("Feature", [], stack, np.asarray(stack.steps), 100) is None
+
+
+def test_relationships_by_element_id_fall_back_to_keys(graph_store):
+    """Creating relationships by element id: a stale id (no such record) makes the writer
+    delete that batch by key and create it by key, so every row exists exactly once."""
+    from ontochron.graph.ingest import table_specs
+    from ontochron.graph.writer import BatchWriter, Diff, apply_diff
+
+    specs = table_specs()
+    writer = BatchWriter(graph_store, "ids", batch_size=2, progress=False)
+    ids: dict = {}
+    apply_diff(writer, specs["Concept"], Diff(create=[
+        {"name": n, "props": {"index": i, "first_seen": 0, "last_seen": 0}}
+        for i, n in enumerate(["a", "b", "$run_id"])]), ids)
+    apply_diff(writer, specs["Feature"], Diff(create=[
+        {"index": i, "props": {"kind": "feature"}} for i in range(3)]), ids)
+    assert set(ids["Concept"]) == {"a", "b", "$run_id"} and set(ids["Feature"]) == {0, 1, 2}
+    ids["Concept"]["b"] = "#9999:9999"  # stale: resolves to nothing
+    del ids["Feature"][2]  # unknown: looked up by key first
+    rows = [{"a": a, "b": b, "valid_from": 0,
+             "props": {"run_id": "ids", "valid_from": 0, "valid_to": None, "fork": -1}}
+            for a, b in [("a", 0), ("$run_id", 1), ("b", 2), ("a", 2), ("b", 0)]]
+    apply_diff(writer, specs["ACTIVATES"], Diff(create=rows), ids)
+    got = graph_store.run("MATCH (c)-[r:ACTIVATES]->(f) WHERE r.run_id = 'ids' "
+                          "RETURN c.name AS a, f.index AS b")
+    assert sorted((r["a"], r["b"]) for r in got) == sorted((r["a"], r["b"]) for r in rows)
+
+
+def test_feature_append_is_not_applied_twice(graph_store):
+    """feature_update_append appends only where the stored list has the expected length, so
+    a batch sent twice (a retried transaction) leaves the same list."""
+    from ontochron.graph.cypher import load_cypher
+    from ontochron.graph.writer import BatchWriter
+
+    graph_store.write("CREATE (:Feature {run_id: 'app', index: 0, activation_rate: [0.5, 0.25],"
+                      " kind: 'feature'})")
+    writer = BatchWriter(graph_store, "app", progress=False)
+    rows = [{"index": 0, "n": 2, "tail": [0.125], "props": {"death_step": 300}}]
+    for _ in range(2):
+        writer.write(load_cypher("graph/cypher/feature_update_append"), rows, "append")
+    got = graph_store.run("MATCH (f:Feature) WHERE f.run_id = 'app' "
+                          "RETURN f.activation_rate AS r, f.death_step AS d")
+    assert got == [{"r": [0.5, 0.25, 0.125], "d": 300}]

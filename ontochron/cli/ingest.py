@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--format", choices=FORMATS, default="auto", help="input format")
     p.add_argument("--compat", choices=("reptimeline",), default=None,
                    help="reproduce reptimeline 0.2.2's definitions instead of native mode")
-    p.add_argument("--batch-size", type=int, default=5000, metavar="N",
-                   help="rows per write transaction (default 5000)")
+    p.add_argument("--batch-size", type=int, default=20_000, metavar="N",
+                   help="rows per write transaction (default 20000)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     add_store_arguments(p)
     p.set_defaults(func=run)

@@ -22,16 +22,24 @@ import numpy as np
 from ontochron import __version__
 from ontochron.errors import InputError
 from ontochron.graph.cypher import load_cypher
-from ontochron.graph.schema import EVENT_LABELS, INTERVAL_RELS, ensure_schema, fork_keys
+from ontochron.graph.schema import (
+    EVENT_LABELS,
+    INTERVAL_RELS,
+    OPEN_FORK,
+    ensure_schema,
+    fork_keys,
+)
 from ontochron.graph.store import GraphStore, StoreConfig, open_store
 from ontochron.graph.writer import (
     BATCH_SIZE,
     BatchWriter,
     Diff,
+    IdMaps,
     Row,
     TableSpec,
     apply_diff,
     diff_table,
+    key_of,
     read_table,
 )
 from ontochron.ingest.snapshot import CodeStack
@@ -52,12 +60,20 @@ def _snake(label: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in label).lstrip("_")
 
 
+#: Node tables of the start and end key of each interval relationship type.
+REL_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "ACTIVATES": ("Concept", "Feature"), "CONNECTED": ("Concept", "Concept"),
+    "DUAL": ("Feature", "Feature"), "DEPENDS_ON": ("Feature", "Feature"),
+    "PARENT_OF": ("Feature", "Feature")}
+
+
 def _rel_spec(rtype: str) -> TableSpec:
     low = rtype.lower()
     create = f"rel_{low}_create"
     return TableSpec(rtype, ("a", "b", "valid_from"), f"rel_{low}_read", create,
                      f"rel_{low}_delete", f"rel_{low}_update", exact=True,
-                     create_props=_literal_props(create) | {"run_id"})
+                     create_props=_literal_props(create) | {"run_id"},
+                     endpoints=REL_ENDPOINTS[rtype], create_by_id=f"rel_{low}_create_by_id")
 
 
 def table_specs() -> dict[str, TableSpec]:
@@ -68,10 +84,12 @@ def table_specs() -> dict[str, TableSpec]:
         "NEXT": TableSpec("NEXT", ("a", "b"), "next_read", "next_create", "next_delete"),
         "Concept": TableSpec("Concept", ("name",), "concept_read", "concept_create",
                              "concept_delete", "concept_update", exact=False,
-                             create_props=_literal_props("concept_create")),
+                             create_props=_literal_props("concept_create"),
+                             ids=True),
         "Feature": TableSpec("Feature", ("index",), "feature_read", "feature_create",
                              "feature_delete", "feature_update", exact=False,
-                             create_props=_literal_props("feature_create")),
+                             create_props=_literal_props("feature_create"),
+                             ids=True),
     }
     for rtype in INTERVAL_RELS:
         specs[rtype] = _rel_spec(rtype)
@@ -100,6 +118,8 @@ class IngestReport:
     seconds: dict[str, float] = field(default_factory=dict)
     table_seconds: dict[str, float] = field(default_factory=dict)  # write time per table
     read_seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # read, diff
+    #: tables diffed against their state rebuilt from the source (digest-verified), not read
+    rebuilt: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -351,15 +371,106 @@ def table_digest(rows: list[Row]) -> str:
     return h.hexdigest()
 
 
-def _stored_digests(store: GraphStore, run_id: str) -> dict[str, str]:
+def _stored_digests(store: GraphStore, run_id: str) -> tuple[dict[str, str], int | None]:
+    """The run's stored table digests and its ``last_step`` (None when unknown)."""
     rows = store.run(load_cypher("graph/cypher/run_read"), run_id=run_id)
     if not rows:
-        return {}
+        return {}, None
+    last = rows[0]["props"].get("last_step")
+    last = last if isinstance(last, int) else None
     try:
         got = json.loads(rows[0]["props"].get("digests") or "{}")
     except (TypeError, ValueError):
-        return {}
-    return got if isinstance(got, dict) else {}
+        return {}, last
+    return (got if isinstance(got, dict) else {}), last
+
+
+def _clip_interval(row: Row, last: int) -> Row:
+    """An interval row as it was when ``last`` was the run's last step (closed after it:
+    open then)."""
+    props = row["props"]
+    if props.get("valid_to") is None or props["valid_to"] <= last:
+        return row
+    return {**row, "props": {**props, "valid_to": None, "fork": OPEN_FORK}}
+
+
+def prior_rows(name: str, rows: list[Row], stack: CodeStack, steps: np.ndarray,
+               last: int) -> list[Row] | None:
+    """The rows table ``name`` would have had if the source had ended at step ``last``
+    (None where that cannot be derived without re-analysis, e.g. feature statistics).
+
+    Appending checkpoints cannot change closed intervals or earlier values, so this is
+    usually what an earlier ingest wrote; ``write_ontology`` uses it only when its digest
+    equals the stored one, and then diffs against it instead of reading the table back.
+    """
+    if name in INTERVAL_RELS or name == "Triad":
+        return [_clip_interval(r, last) for r in rows if r["props"]["valid_from"] <= last]
+    if name == "Checkpoint":
+        return [r for r in rows if r["step"] <= last]
+    if name == "NEXT":
+        return [r for r in rows if r["b"] <= last]
+    if name == "Event":
+        return [r for r in rows if r["props"]["step"] <= last]
+    if name == "Concept":
+        k = int(np.searchsorted(steps, last, side="right"))
+        present = np.asarray(stack.present, dtype=bool)[:k]
+        seen = present.any(axis=0)
+        last_idx = k - 1 - present[::-1].argmax(axis=0)
+        last_seen = steps[np.minimum(last_idx, max(k - 1, 0))].tolist()
+        return [{**r, "props": {**r["props"], "last_seen": last_seen[i]}}
+                for i, r in enumerate(rows) if seen[i]] if k else []
+    return None
+
+
+def prior_features(store: GraphStore, run_id: str, rows: list[Row], steps: np.ndarray,
+                   last: int) -> list[Row] | None:
+    """Feature rows as of step ``last``: statistics read from the graph (without the long
+    per-checkpoint lists, whose earlier values cannot change) and ``activation_rate`` cut to
+    the checkpoints up to ``last``. Rows carry their element ``id``; None if one is missing."""
+    k = int(np.searchsorted(steps, last, side="right"))
+    got = {r["index"]: r for r in
+           store.run(load_cypher("graph/cypher/feature_read_stats"), run_id=run_id)}
+    out = []
+    for r in rows:
+        g = got.get(r["index"])
+        if g is None:
+            return None
+        props = {n: g["props"].get(n) for n in r["props"] if n != "activation_rate"}
+        if "activation_rate" in r["props"]:
+            props["activation_rate"] = r["props"]["activation_rate"][:k]
+        out.append({"index": r["index"], "props": props, "id": g["id"]})
+    return out
+
+
+def _verified_prior(store: GraphStore, run_id: str, name: str, rows: list[Row],
+                    stack: CodeStack, steps: np.ndarray, last: int,
+                    digest: str) -> list[Row] | None:
+    """The table as of step ``last`` (prior_rows / prior_features) if its digest equals the
+    stored one, i.e. it is exactly what the graph holds; else None (read the table)."""
+    prior = prior_rows(name, rows, stack, steps, last)
+    if prior is None and name == "Feature":
+        prior = prior_features(store, run_id, rows, steps, last)
+        if prior is not None and table_digest(
+                [{"index": r["index"], "props": r["props"]} for r in prior]) == digest:
+            return prior
+        return None
+    return prior if prior is not None and table_digest(prior) == digest else None
+
+
+def append_updates(update: list[Row], prior: list[Row]) -> tuple[list[Row], list[Row]]:
+    """Split Feature updates into appends to ``activation_rate`` (the stored list is a prefix
+    of the new one; only the new values are sent) and ordinary updates."""
+    old = {r["index"]: r["props"].get("activation_rate") for r in prior}
+    appends, plain = [], []
+    for r in update:
+        new, have = r["props"].get("activation_rate"), old.get(r["index"])
+        if isinstance(new, list) and isinstance(have, list) and new[:len(have)] == have:
+            rest = {k: v for k, v in r["props"].items() if k != "activation_rate"}
+            appends.append({"index": r["index"], "n": len(have), "tail": new[len(have):],
+                            "props": rest})
+        else:
+            plain.append(r)
+    return appends, plain
 
 
 def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
@@ -378,7 +489,7 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
     t0 = time.perf_counter()
     specs = table_specs()
     want = {name: table_digest(rows) for name, rows in desired.items()}
-    stored = _stored_digests(store, run_id)
+    stored, stored_last = _stored_digests(store, run_id)
     same = {name for name in specs if stored.get(name) == want[name]}
     # Digests of the tables about to be written are dropped before any write and set again
     # only after all writes (run_finish): a crash leaves them absent, forcing a full diff.
@@ -388,6 +499,8 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
                 created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 props=props)
     diffs: dict[str, Diff] = {}
+    ids: IdMaps = {}  # natural key -> elementId per node table, for relationship creates
+    appendable: list[Row] | None = None  # Feature rows whose lists only grow
     for name, spec in specs.items():
         if name in same:  # the graph already holds exactly these rows: nothing to read
             diffs[name] = Diff()
@@ -395,9 +508,26 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
                                    "unchanged": len(desired[name])}
             continue
         t1 = time.perf_counter()
-        current = read_table(store, spec, run_id)
+        current = None
+        if name in stored and stored_last is not None and stored_last < int(steps[-1]):
+            current = _verified_prior(store, run_id, name, desired[name], stack, steps,
+                                      stored_last, stored[name])
+            if current is not None:  # exactly what the graph holds: no need to read it back
+                report.rebuilt.append(name)
+                if name == "Feature":
+                    ids[name] = {r["index"]: r.pop("id") for r in current}
+                    appendable = current
+        if current is None:
+            current = read_table(store, spec, run_id)
+            if spec.ids:  # element ids come free with the read
+                ids[name] = {key_of(r, spec.key)[0]: r["id"] for r in current if "id" in r}
         t2 = time.perf_counter()
-        diffs[name] = diff_table(spec, desired[name], current)
+        rows = desired[name]
+        if name in report.rebuilt:  # rows the prior state shares unchanged cannot differ
+            shared = {id(r) for r in rows}.intersection(id(r) for r in current)
+            rows = [r for r in rows if id(r) not in shared]
+            current = [r for r in current if id(r) not in shared]
+        diffs[name] = diff_table(spec, rows, current)
         report.read_seconds[name] = (t2 - t1, time.perf_counter() - t2)
         report.tables[name] = {"created": 0, "updated": 0, "deleted": 0,
                                "unchanged": len(desired[name]) - len(diffs[name].create)
@@ -412,10 +542,15 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
             report.tables[name]["deleted"] = done["deleted"]
     for name, spec in specs.items():
         t1 = time.perf_counter()
-        done = apply_diff(writer, spec, Diff(update=diffs[name].update,
-                                             create=diffs[name].create))
+        update = diffs[name].update
+        if name == "Feature" and appendable is not None and update:
+            appends, update = append_updates(update, appendable)
+            writer.write(load_cypher("graph/cypher/feature_update_append"), appends,
+                         "Feature: append")
+            report.tables[name]["updated"] += len(appends)
+        done = apply_diff(writer, spec, Diff(update=update, create=diffs[name].create), ids)
         report.table_seconds[name] = time.perf_counter() - t1
-        report.tables[name]["updated"] = done["updated"]
+        report.tables[name]["updated"] += done["updated"]
         report.tables[name]["created"] = done["created"]
     store.write(load_cypher("graph/cypher/run_finish"), run_id=run_id,
                 props={"steps": steps.tolist(), "n_checkpoints": int(steps.size),
