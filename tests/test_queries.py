@@ -361,13 +361,30 @@ def test_connected_then_separated(hand_store):
 @pytest.mark.parametrize("limit", [1, 3, 10])
 def test_feature_stability(hand_store, limit):
     s = np.array(STABILITY)
-    idx = np.flatnonzero(~np.isnan(s))
+    birth, _ = _lifecycle()
+    idx = np.flatnonzero(~np.isnan(s) & (birth != OP))  # never-active features left out
     most = sorted(idx, key=lambda f: (-s[f], f))[:limit]
     least = sorted(idx, key=lambda f: (s[f], f))[:limit]
     res = run_query(hand_store, "feature_stability", run_id=RUN, limit=limit)
     got = _rows(res, ["rank", "feature"])
     assert [f for r, f in got if r == "most_stable"] == [int(f) for f in most]
     assert [f for r, f in got if r == "least_stable"] == [int(f) for f in least]
+
+
+def test_feature_stability_leaves_out_never_active_features(hand_store):
+    # feature 7 never activates; give it a perfect stability: it must still not be listed
+    never = [f for f, b in enumerate(_lifecycle()[0]) if b == OP]
+    assert never == [7]
+    set_stab = ("MATCH (f:Feature) WHERE f.run_id = $run_id AND f.index = $index "
+                "SET f.stability = $value")
+    hand_store.write(set_stab, run_id=RUN, index=7, value=1.0)
+    try:
+        res = run_query(hand_store, "feature_stability", run_id=RUN, limit=10)
+        assert 7 not in {f for _, f in _rows(res, ["rank", "feature"])}
+        assert _rows(res, ["rank", "feature"])[0] == ("most_stable", 5)  # 0.95, born
+    finally:
+        hand_store.write("MATCH (f:Feature) WHERE f.run_id = $run_id AND f.index = $index "
+                         "REMOVE f.stability", run_id=RUN, index=7)
 
 
 def test_demo_queries_run_three_named_queries(hand_store):
