@@ -61,3 +61,21 @@ def graph_store(store_target: StoreConfig) -> Iterator[GraphStore]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def hand_store(store_target):
+    """The hand-built run of tests/test_queries.py (plus a copy under another run id, to prove
+    run scoping), shared by the query, export and Bloom tests."""
+    from ontochron.graph.store import connect
+    from tests.test_queries import ingest_hand_run
+
+    store = connect(store_target.uri, store_target.username, store_target.password,
+                    store_target.database, config=store_target)
+    try:
+        store.write("MATCH (n) DETACH DELETE n")
+        ingest_hand_run(store)
+        ingest_hand_run(store, "other run")
+        yield store
+    finally:
+        store.close()

@@ -36,21 +36,6 @@ INTERVAL_TYPES = {"connection": "CONNECTED", "dual": "DUAL", "dependency": "DEPE
                   "hierarchy": "PARENT_OF"}
 
 
-@pytest.fixture(scope="module")
-def hand_store(store_target):
-    from ontochron.graph.store import connect
-
-    store = connect(store_target.uri, store_target.username, store_target.password,
-                    store_target.database, config=store_target)
-    try:
-        store.write("MATCH (n) DETACH DELETE n")
-        ingest_hand_run(store)
-        ingest_hand_run(store, "other run")
-        yield store
-    finally:
-        store.close()
-
-
 def _nid(rtype: str, i: int, end: str) -> str:
     concept = (rtype == "ACTIVATES" and end == "a") or rtype == "CONNECTED"
     return node_id("Concept", CONCEPTS[i]) if concept else node_id("Feature", i)

@@ -135,23 +135,8 @@ def ingest_hand_run(store: Any, run_id: str = RUN) -> Ontology:
     return ont
 
 
-# --------------------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module")
-def hand_store(store_target):
-    """The hand-built run (plus a copy under another run id, to prove run scoping)."""
-    from ontochron.graph.store import connect
-
-    store = connect(store_target.uri, store_target.username, store_target.password,
-                    store_target.database, config=store_target)
-    try:
-        store.write("MATCH (n) DETACH DELETE n")
-        ingest_hand_run(store)
-        ingest_hand_run(store, "other run")
-        yield store
-    finally:
-        store.close()
-
+# --------------------------------------------------------------------------- expectations
+# (the hand_store fixture that holds this run lives in conftest.py)
 
 def _relations_by_type() -> dict[str, Relations]:
     ont = hand_ontology()
