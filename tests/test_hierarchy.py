@@ -64,6 +64,14 @@ def test_first_stable_layers():
     assert first1.tolist() == [10, 10, -1] and layer1.tolist() == [1, 1, 0]
 
 
+def test_never_active_features_are_never_stable():
+    # f0 is on throughout (stable), f1 is never on for any concept: no layer, not "stable".
+    seq = [np.array([[1, 0], [0, 0]], dtype=bool) for _ in range(5)]
+    first, layer = first_stable_steps(_stack(seq), 2)
+    assert first.tolist() == [20, -1]
+    assert layer.tolist() == [1, 0]
+
+
 def test_changes_ignore_concepts_absent_at_either_checkpoint():
     a = np.array([[1, 0], [0, 1]], dtype=bool)
     b = np.array([[1, 0], [1, 1]], dtype=bool)   # concept "y" flips feature 0

@@ -31,7 +31,9 @@ def first_stable_steps(stack: CodeStack, window: int) -> tuple[np.ndarray, np.nd
 
     ``first_stable_step`` is the step of the first checkpoint at which the feature's column
     has been unchanged for ``window`` consecutive transitions (-1 if never); ``layer`` ranks
-    the distinct first-stable steps, 1 = earliest, 0 = never stable.
+    the distinct first-stable steps, 1 = earliest, 0 = never stable. A feature that no concept
+    ever has is not a learned feature: it is never stable (-1, layer 0), not "stable from the
+    start".
     """
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
@@ -46,6 +48,10 @@ def first_stable_steps(stack: CodeStack, window: int) -> tuple[np.ndarray, np.nd
         k = np.argmax(full, axis=0)
         # The window ending with transition k+window-1 completes at checkpoint k+window.
         first[hit] = stack.steps[k[hit] + window]
+    ever_on = np.zeros(f, dtype=bool)
+    for codes in stack.codes:  # one pass over the CSR column indices, O(nnz)
+        ever_on[codes.indices] = True
+    first[~ever_on] = -1
     layer = np.zeros(f, dtype=np.int64)
     stable = first >= 0
     if stable.any():
