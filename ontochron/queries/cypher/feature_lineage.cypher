@@ -9,7 +9,7 @@
 // @column features  The other features involved (for triads: the inputs, then the output).
 // @column value  phi (dual), confidence (dependency), interaction (triad), score (label).
 // @column detail  Label text and method for label rows; 'alive'/'dead' for the lifetime.
-CALL {
+CALL () {
   MATCH (f:Feature {run_id: $run_id, index: $feature})
   RETURN 'lifetime' AS kind, f.birth_step AS valid_from, f.death_step AS valid_to,
          [] AS features, f.stability AS value,
