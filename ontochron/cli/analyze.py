@@ -9,6 +9,7 @@ from typing import Any
 
 from ontochron.errors import InputError
 
+# Input formats of ontochron.ingest.readers (spelled out here to keep CLI start-up light).
 FORMATS = ("auto", "reptimeline", "npz", "safetensors")
 
 # (flag, StructureConfig field, type, help)
@@ -22,16 +23,22 @@ _STRUCTURE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
 )
 
 
+def add_source_arguments(p: argparse.ArgumentParser) -> None:
+    """SOURCE, ``--format`` and ``--compat``: how a run of snapshots is read and analysed
+    (shared by ``analyze`` and ``ingest``)."""
+    p.add_argument("source", metavar="SOURCE", help="snapshot file, directory or glob")
+    p.add_argument("--format", choices=FORMATS, default="auto", help="input format")
+    p.add_argument("--compat", choices=("reptimeline",), default=None,
+                   help="reproduce reptimeline 0.2.2's definitions instead of native mode")
+
+
 def register(subparsers: Any) -> None:
     """Add the ``analyze`` sub-command."""
     p = subparsers.add_parser(
         "analyze", help="detect births, deaths, connections, structure and phases in a run",
         description="Load snapshots (file, directory or glob), detect the ontology over "
                     "training and write summary.json plus CSV tables to --out.")
-    p.add_argument("source", metavar="SOURCE", help="snapshot file, directory or glob")
-    p.add_argument("--format", choices=FORMATS, default="auto", help="input format")
-    p.add_argument("--compat", choices=("reptimeline",), default=None,
-                   help="reproduce reptimeline 0.2.2's definitions instead of native mode")
+    add_source_arguments(p)
     p.add_argument("--step-pattern", metavar="RE", default=None,
                    help="regex with one group reading the step from file names")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")

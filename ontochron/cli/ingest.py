@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-FORMATS = ("auto", "reptimeline", "npz", "safetensors")
+from ontochron.cli.analyze import add_source_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -20,12 +20,9 @@ def register(subparsers: Any) -> None:
                     "the run's graph to exactly that state, writing only what changed. "
                     "Re-running is safe: after new checkpoints, or after an interrupted "
                     "ingest.")
-    p.add_argument("source", metavar="SOURCE", help="snapshot file, directory or glob")
+    add_source_arguments(p)
     p.add_argument("--run", metavar="NAME", default=None,
                    help="run name and id in the graph (default: the source's name)")
-    p.add_argument("--format", choices=FORMATS, default="auto", help="input format")
-    p.add_argument("--compat", choices=("reptimeline",), default=None,
-                   help="reproduce reptimeline 0.2.2's definitions instead of native mode")
     p.add_argument("--batch-size", type=int, default=20_000, metavar="N",
                    help="rows per write transaction (default 20000)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
