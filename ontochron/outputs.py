@@ -147,6 +147,21 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
+def read_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON object in a summary.json (empty when the file does not exist yet); a file that
+    is not a JSON object is an :class:`InputError` naming it."""
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", p) from None
+    if not isinstance(data, dict):
+        raise InputError("summary.json must hold a JSON object", p)
+    return data
+
+
 def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
                   parquet: bool = False) -> dict[str, Path]:
     """Write summary.json and events/relations/activations/curves/features CSV files (and

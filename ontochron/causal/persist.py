@@ -8,22 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from ontochron.causal.verify import CausalReport
-from ontochron.errors import InputError
 
 CYPHER = "graph/cypher/causal_write"
 
 
 def write_summary(path: str | os.PathLike[str], report: CausalReport) -> Path:
     """Merge ``report.summary()`` into summary.json under ``causal`` (creating the file)."""
+    from ontochron.outputs import read_summary
+
     p = Path(path)
-    data: dict[str, Any] = {}
-    if p.exists():
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc}", p) from None
-        if not isinstance(data, dict):
-            raise InputError("summary.json must hold a JSON object", p)
+    data = read_summary(p)
     data["causal"] = report.summary()
     tmp = p.with_suffix(p.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, allow_nan=False), encoding="utf-8")

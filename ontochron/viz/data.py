@@ -7,7 +7,6 @@ works the same whether the run came from memory or from ``summary.json`` + CSV f
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,13 +137,9 @@ def load_analysis(path: str | os.PathLike[str]) -> PlotData:
     d = Path(path)
     if not d.is_dir():
         raise InputError("not an analysis directory", d)
-    sp_ = d / "summary.json"
-    summary: dict[str, Any] = {}
-    if sp_.exists():
-        try:
-            summary = json.loads(sp_.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc}", sp_) from None
+    from ontochron.outputs import read_summary
+
+    summary = read_summary(d / "summary.json")
     concepts: list[str] = [str(c) for c in summary.get("concepts", [])]
 
     cp = d / "curves.csv"
