@@ -84,15 +84,20 @@ def test_pair_overlaps_against_dense_product():
                     strict=True)) == ref
 
 
-@pytest.mark.parametrize(("alpha", "min_shared", "seed"),
-                         [(0.05, 1, 0), (0.2, 1, 1), (0.6, 1, 2), (0.05, 5, 3)])
-def test_connection_tests_against_brute_force_bh(alpha, min_shared, seed):
+def _planted_with_absences(seed: int) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+    """Planted concept groups over 80 features with 6 random concepts absent: the codes, the
+    present rows and every concept's code size."""
     codes, _ = planted_groups(4, 5, 80, core=6, noise=8, n_loners=25, seed=seed)
     rng = np.random.default_rng(seed)
     present = np.ones(codes.shape[0], dtype=bool)
     present[rng.choice(codes.shape[0], 6, replace=False)] = False
-    rows = np.flatnonzero(present)
-    k = np.diff(codes.indptr).astype(np.int64)
+    return codes, np.flatnonzero(present), np.diff(codes.indptr).astype(np.int64)
+
+
+@pytest.mark.parametrize(("alpha", "min_shared", "seed"),
+                         [(0.05, 1, 0), (0.2, 1, 1), (0.6, 1, 2), (0.05, 5, 3)])
+def test_connection_tests_against_brute_force_bh(alpha, min_shared, seed):
+    codes, rows, k = _planted_with_absences(seed)
     res = connection_tests(iter_pair_blocks(codes, rows), k, 80, rows.size, alpha, min_shared)
     d = codes.toarray().astype(int)
     pairs = [(i, j) for n, i in enumerate(rows) for j in rows[n + 1:]]
@@ -229,12 +234,7 @@ def test_dense_connection_tests_equal_blockwise(monkeypatch, alpha, min_shared, 
     """Dense path (critical table, median cut or none; tied BH) = the blockwise path."""
     monkeypatch.setattr(C._Critical, "MAX_SIZES", max_sizes)
     monkeypatch.setattr(C, "_BLOCK", 16)
-    codes, _ = planted_groups(4, 5, 80, core=6, noise=8, n_loners=25, seed=seed)
-    rng = np.random.default_rng(seed)
-    present = np.ones(codes.shape[0], dtype=bool)
-    present[rng.choice(codes.shape[0], 6, replace=False)] = False
-    rows = np.flatnonzero(present)
-    k = np.diff(codes.indptr).astype(np.int64)
+    codes, rows, k = _planted_with_absences(seed)
     ref = connection_tests(iter_pair_blocks(codes, rows), k, 80, rows.size, alpha, min_shared)
     order = np.lexsort((ref["b"], ref["a"]))
     got = dense_connection_tests(overlap_matrix(codes, rows), rows, k, 80, alpha, min_shared)
