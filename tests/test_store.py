@@ -19,12 +19,12 @@ import neo4j
 import pytest
 
 from ontochron.cli import main as cli_main
+from ontochron.cli.options import add_store_arguments
 from ontochron.errors import StoreError
 from ontochron.graph import embedded as emb
 from ontochron.graph.store import (
     EMBEDDED,
     StoreConfig,
-    add_store_arguments,
     config_from_args,
     connect,
     open_store,

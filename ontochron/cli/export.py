@@ -9,7 +9,7 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``export`` command."""
-    from ontochron.graph.store import add_store_arguments
+    from ontochron.cli.options import add_store_arguments
     from ontochron.queries.export import FORMATS, KINDS
 
     p = subparsers.add_parser("export", help="export a subgraph for Gephi, Cytoscape, Neo4j...",

@@ -12,7 +12,7 @@ from ontochron.cli.analyze import add_source_arguments
 
 def register(subparsers: Any) -> None:
     """Add the ``ingest`` sub-command."""
-    from ontochron.graph.store import add_store_arguments
+    from ontochron.cli.options import add_store_arguments
 
     p = subparsers.add_parser(
         "ingest", help="write a run's temporal concept graph into the graph store",

@@ -19,7 +19,7 @@ def _ints(text: str) -> list[int]:
 
 def register(subparsers: Any) -> None:
     """Add the ``label`` sub-command."""
-    from ontochron.graph.store import add_store_arguments
+    from ontochron.cli.options import add_store_arguments
     from ontochron.labels.result import METHODS
 
     p = subparsers.add_parser(

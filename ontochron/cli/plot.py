@@ -13,9 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "plot", help="draw swimlane, phase, churn, hierarchy and causal plots",
         description="Write PNG (matplotlib) and self-contained interactive HTML (plotly) plots "
                     "of a run: swimlane, phases, churn, hierarchy, causal.")
-    from ontochron.viz.source import add_source_arguments
+    from ontochron.cli.options import add_plot_source_arguments
 
-    add_source_arguments(p)
+    add_plot_source_arguments(p)
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
     p.add_argument("--format", default="png,html", metavar="LIST",
                    help="comma-separated: png, html (default both)")

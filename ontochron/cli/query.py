@@ -12,7 +12,7 @@ from ontochron.errors import InputError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``query`` command."""
-    from ontochron.graph.store import add_store_arguments
+    from ontochron.cli.options import add_store_arguments
 
     p = subparsers.add_parser("query", help="run a named or ad-hoc Cypher query",
                               description=__doc__)

@@ -10,9 +10,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report", help="write one self-contained HTML report of a run",
         description="Write one HTML file with the summary numbers, top events, every plot and "
                     "an interactive view of the ontology at a chosen step (no network needed).")
-    from ontochron.viz.source import add_source_arguments
+    from ontochron.cli.options import add_plot_source_arguments
 
-    add_source_arguments(p)
+    add_plot_source_arguments(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="report.html to write")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)

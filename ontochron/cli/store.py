@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ontochron.errors import StoreError
 from ontochron.graph import embedded as emb
-from ontochron.graph.store import DEFAULT_DATA_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
+    from ontochron.graph.store import DEFAULT_DATA_DIR
+
     raw = args.data_dir or os.environ.get("ONTOCHRON_DATA_DIR") or DEFAULT_DATA_DIR
     return Path(raw).expanduser().resolve()
 

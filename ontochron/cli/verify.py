@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the full report as JSON")
     p.add_argument("--run", metavar="NAME", help="also write CausalTest nodes for this stored "
                    "run (graph store flags below)")
-    from ontochron.graph.store import add_store_arguments
+    from ontochron.cli.options import add_store_arguments
 
     add_store_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")

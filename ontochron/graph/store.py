@@ -232,23 +232,9 @@ def open_store(uri: str | None = None, *, data_dir: str | os.PathLike[str] | Non
         raise
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --store, --data-dir and --database to a sub-command's parser."""
-    g = parser.add_argument_group("graph store")
-    g.add_argument("--store", metavar="URI", default=None,
-                   help="'embedded' (default) or a Bolt URI, e.g. neo4j://localhost:7687 "
-                        "(default: $NEO4J_URI, else embedded); credentials from "
-                        "$NEO4J_USERNAME / $NEO4J_PASSWORD")
-    g.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="embedded store directory (default: $ONTOCHRON_DATA_DIR or "
-                        "./.ontochron/store)")
-    g.add_argument("--database", metavar="NAME", default=None,
-                   help="database name (default: $NEO4J_DATABASE, the server default, or "
-                        "'ontochron' for the embedded store)")
-
-
 def config_from_args(args: argparse.Namespace) -> StoreConfig:
-    """StoreConfig from the flags added by ``add_store_arguments`` plus the environment."""
+    """StoreConfig from the flags of ``ontochron.cli.options.add_store_arguments`` plus the
+    environment."""
     return StoreConfig.resolve(getattr(args, "store", None),
                                data_dir=getattr(args, "data_dir", None),
                                database=getattr(args, "database", None))
