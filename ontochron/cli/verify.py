@@ -98,20 +98,40 @@ def _verify_demo(args: argparse.Namespace, feats: list[int] | None, kw: dict[str
                        measure=args.measure, **kw)
 
 
+def load_activations(path: str, d_in: int) -> dict[str, np.ndarray]:
+    """Concept name -> (n_inputs, d_in) activations from an .npz; InputError naming the file
+    when it is unreadable, not an .npz archive, empty, or an array has the wrong shape."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read activations: {exc}", path) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise InputError("activations must be an .npz archive of one array per concept, "
+                         "not an .npy array", path)
+    try:
+        with loaded as npz:
+            acts = {k: np.asarray(npz[k]) for k in npz.files}
+    except (OSError, ValueError) as exc:  # a corrupt member, or one holding pickled objects
+        raise InputError(f"cannot read activations: {exc}", path) from None
+    if not acts:
+        raise InputError("no concept arrays in the file", path)
+    for name, a in acts.items():
+        if a.ndim not in (1, 2) or a.shape[-1] != d_in or a.size == 0 \
+                or a.dtype.kind not in "fiu":
+            raise InputError(f"concept {name!r}: expected numbers of shape (n_inputs, {d_in}) "
+                             f"or ({d_in},) for the SAE's d_in={d_in}, got {a.dtype} "
+                             f"{a.shape}", path)
+    return acts
+
+
 def _verify_sae(args: argparse.Namespace, feats: list[int] | None, kw: dict[str, Any]):
     from ontochron.causal import sae_ablation, verify_features
     from ontochron.ingest.extractors import SAEExtractor
 
     if not args.activations:
         raise InputError("--sae needs --activations FILE.npz (one array per concept)")
-    try:
-        with np.load(args.activations) as npz:
-            acts = {k: np.asarray(npz[k]) for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read activations: {exc}", args.activations) from None
-    if not acts:
-        raise InputError("no concept arrays in the file", args.activations)
     sae = SAEExtractor.from_saelens(args.sae)
+    acts = load_activations(args.activations, sae.d_in)
     step = 0 if args.at is None else args.at
     snap = sae.snapshot(step, acts, source=args.activations)
     return verify_features(sae_ablation(sae, acts), snap, feats, method="sae_zero_ablation",
@@ -122,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     from ontochron.causal.persist import write_graph, write_summary
 
     feats = parse_features(args.features)
+    if args.activations and not args.sae:
+        raise InputError("--activations only applies with --sae")
     kw = {"n_resamples": args.n_resamples, "seed": args.seed, "alpha": args.alpha,
           "alternative": args.alternative, "unit": args.unit, "progress": not args.quiet}
     report = (_verify_demo if args.demo_checkpoints else _verify_sae)(args, feats, kw)

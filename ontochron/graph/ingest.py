@@ -120,6 +120,8 @@ class IngestReport:
     read_seconds: dict[str, tuple[float, float]] = field(default_factory=dict)  # read, diff
     #: tables diffed against their state rebuilt from the source (digest-verified), not read
     rebuilt: list[str] = field(default_factory=list)
+    #: Label nodes removed with the deleted Features they described (or found describing none)
+    labels_deleted: int = 0
 
     @property
     def changed(self) -> int:
@@ -134,6 +136,8 @@ class IngestReport:
             if t["created"] or t["updated"] or t["deleted"]:
                 lines.append(f"  {name:<12} +{t['created']} ~{t['updated']} -{t['deleted']} "
                              f"(={t['unchanged']})")
+        if self.labels_deleted:
+            lines.append(f"  {'Label':<12} -{self.labels_deleted} (their features were deleted)")
         lines.append("  " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
         return "\n".join(lines)
 
@@ -473,6 +477,18 @@ def append_updates(update: list[Row], prior: list[Row]) -> tuple[list[Row], list
     return appends, plain
 
 
+def _delete_rows(writer: BatchWriter, spec: TableSpec, keys: list[Row],
+                 report: IngestReport) -> int:
+    """Delete rows of one table by key. Feature deletes also remove, in the same batch
+    transaction, the Label nodes that describe only those features (counted in ``report``)."""
+    if spec.name != "Feature":
+        return apply_diff(writer, spec, Diff(delete=keys))["deleted"]
+    got: list[Row] = []
+    writer.write(spec.cypher(spec.delete), keys, "Feature: delete", got)
+    report.labels_deleted += sum(int(r["labels"] or 0) for r in got)
+    return len(keys)
+
+
 def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
                    run_props: dict[str, Any] | None = None, progress: bool = True,
                    batch_size: int = BATCH_SIZE, report: IngestReport | None = None
@@ -538,8 +554,11 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
     # Deletes first, links before the nodes they hang on; then upserts, nodes first.
     for name in reversed(list(specs)):
         if diffs[name].delete:
-            done = apply_diff(writer, specs[name], Diff(delete=diffs[name].delete))
-            report.tables[name]["deleted"] = done["deleted"]
+            done = _delete_rows(writer, specs[name], diffs[name].delete, report)
+            report.tables[name]["deleted"] = done
+    if "Feature" not in same:  # features may have gone (now or in an interrupted ingest)
+        report.labels_deleted += sum(int(r["labels"] or 0) for r in store.write(
+            load_cypher("graph/cypher/label_orphans_delete"), run_id=run_id))
     for name, spec in specs.items():
         t1 = time.perf_counter()
         update = diffs[name].update
@@ -600,5 +619,6 @@ def ingest(source: Any, *, run: str | None = None,
 
 
 def delete_run(store: GraphStore, run_id: str) -> None:
-    """Remove every node (and so relationship) of one run."""
+    """Remove every node (and so relationship) of one run, its Label and CausalTest nodes
+    included (they carry its ``run_id``)."""
     store.write(load_cypher("graph/cypher/run_delete"), run_id=run_id)
