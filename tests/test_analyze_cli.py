@@ -54,13 +54,17 @@ def _read(path):
 
 def test_cli_writes_outputs_matching_the_api(run_file, tmp_path):
     out = tmp_path / "out"
+    # this small run's groups are too small to beat the default BiCM null; the
+    # hypergeometric one connects them (tests/test_bicm.py covers the BiCM)
     rc = main(["analyze", str(run_file), "--out", str(out), "--quiet", "--no-structure",
-               "--alpha", "0.05"])
+               "--alpha", "0.05", "--connection-null", "hypergeometric"])
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["summary.json", "events.csv", "relations.csv", "activations.csv", "curves.csv",
          "features.csv"])
-    ont = analyze(load_stack(run_file), OntologyConfig(structure=False), progress=False)
+    ont = analyze(load_stack(run_file),
+                  OntologyConfig(structure=False, connection_null="hypergeometric"),
+                  progress=False)
     summary = json.loads((out / "summary.json").read_text())
     for key in ("births", "deaths", "connections", "phase_transitions", "duals",
                 "dependencies", "triads", "n_steps", "n_concepts", "n_features"):
@@ -94,7 +98,7 @@ def test_parquet_copies(run_file, tmp_path):
 
     out = tmp_path / "pq"
     assert main(["analyze", str(run_file), "--out", str(out), "--quiet", "--no-structure",
-                 "--parquet"]) == 0
+                 "--parquet", "--connection-null", "hypergeometric"]) == 0
     for name in ("events", "relations", "activations", "curves", "features"):
         table = pq.read_table(out / f"{name}.parquet")
         assert table.num_rows == len(_read(out / f"{name}.csv"))
@@ -183,3 +187,24 @@ def test_compat_mode_delegates(run_file, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["mode"] == "reptimeline" and summary["n_steps"] == 6
     assert len(_read(out / "events.csv")) >= summary["births"] > 0
+
+
+def test_connection_null_and_structure_at_flags(run_file, tmp_path):
+    """Defaults (BiCM null, structure at every checkpoint) and the two overrides reach the
+    analysis and are recorded in summary.json (tests/test_structure.py checks what
+    ``at="last"`` finds)."""
+    base, last = tmp_path / "default", tmp_path / "last"
+    assert main(["analyze", str(run_file), "--out", str(base), "--quiet"]) == 0
+    assert main(["analyze", str(run_file), "--out", str(last), "--quiet",
+                 "--structure-at", "last", "--connection-null", "hypergeometric"]) == 0
+    s_base = json.loads((base / "summary.json").read_text())
+    s_last = json.loads((last / "summary.json").read_text())
+    assert s_base["thresholds"]["connection_null"] == "bicm"
+    assert s_last["thresholds"]["connection_null"] == "hypergeometric"
+    assert s_base["thresholds"]["structure_config"]["at"] == "all"
+    assert s_last["thresholds"]["structure_config"]["at"] == "last"
+    assert s_last["connections"] > s_base["connections"]
+    with pytest.raises(SystemExit) as exc:  # argparse: usage message, exit code 2
+        main(["analyze", str(run_file), "--out", str(tmp_path / "bad"), "--quiet",
+              "--structure-at", "first"])
+    assert exc.value.code == 2 and not (tmp_path / "bad").exists()

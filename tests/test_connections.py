@@ -12,6 +12,8 @@ from scipy.stats import false_discovery_control, hypergeom
 
 from ontochron.ontology import OntologyConfig, analyze
 from ontochron.ontology import connections as C
+from ontochron.ontology import lifecycle as L
+from ontochron.ontology import overlap_null as N
 from ontochron.ontology.connections import (
     _torch_blocks,
     connection_tests,
@@ -30,7 +32,10 @@ from ontochron.ontology.stats import (
 )
 from tests.synthetic import null_stack, planted_groups, random_codes, stack_from_dense
 
-ONLY_CONN = OntologyConfig(structure=False)
+# the mechanics tests pin the hypergeometric null (hand-checkable); tests/test_bicm.py
+# covers the default BiCM null, and the statistical tests below run under both
+ONLY_CONN = OntologyConfig(structure=False, connection_null="hypergeometric")
+NULLS = ("hypergeometric", "bicm")
 
 
 def test_hypergeom_sf_matches_scipy():
@@ -114,10 +119,11 @@ def test_connection_tests_against_brute_force_bh(alpha, min_shared, seed):
         np.testing.assert_allclose([pv, qv], ref[key][1:], rtol=1e-8)
 
 
-def test_planted_groups_are_recovered():
+@pytest.mark.parametrize("null", NULLS)
+def test_planted_groups_are_recovered(null):
     codes, truth = planted_groups(5, 6, 400, core=15, noise=10, n_loners=40, seed=7)
     stack = stack_from_dense([(0, [f"c{i}" for i in range(codes.shape[0])], codes.toarray())])
-    ont = analyze(stack, ONLY_CONN, progress=False)
+    ont = analyze(stack, OntologyConfig(structure=False, connection_null=null), progress=False)
     rel = ont.relations.of_kind("connection")
     found = set(zip(rel.a.tolist(), rel.b.tolist(), strict=True))
     assert truth <= found and len(found - truth) <= 2  # chance overlaps among loners
@@ -154,11 +160,13 @@ def test_false_discovery_rate_on_null_data_stays_near_alpha():
     assert np.mean(power) > 0.5
 
 
-def test_pure_null_rarely_connects():
+@pytest.mark.parametrize("null", NULLS)
+def test_pure_null_rarely_connects(null):
     hits = 0
     for rep in range(20):
         stack = null_stack(50, 200, 1, mean_size=20, seed=rep)
-        ont = analyze(stack, ONLY_CONN, progress=False)
+        ont = analyze(stack, OntologyConfig(structure=False, connection_null=null),
+                      progress=False)
         hits += ont.summary["connections"] > 0
     assert hits <= 3  # BH on a global null: P(any discovery) <= alpha = 0.05
 
@@ -232,7 +240,7 @@ def test_overlap_matrix_against_dense_product(monkeypatch):
 def test_dense_connection_tests_equal_blockwise(monkeypatch, alpha, min_shared, seed,
                                                 max_sizes):
     """Dense path (critical table, median cut or none; tied BH) = the blockwise path."""
-    monkeypatch.setattr(C._Critical, "MAX_SIZES", max_sizes)
+    monkeypatch.setattr(N, "MAX_SIZES", max_sizes)
     monkeypatch.setattr(C, "_BLOCK", 16)
     codes, rows, k = _planted_with_absences(seed)
     ref = connection_tests(iter_pair_blocks(codes, rows), k, 80, rows.size, alpha, min_shared)
@@ -245,20 +253,22 @@ def test_dense_connection_tests_equal_blockwise(monkeypatch, alpha, min_shared, 
         np.testing.assert_allclose(got[name], ref[name][order], rtol=1e-12, err_msg=name)
 
 
-def test_tracker_dense_path_equals_blockwise(monkeypatch):
+@pytest.mark.parametrize("null", NULLS)
+def test_tracker_dense_path_equals_blockwise(monkeypatch, null):
     """Intervals and form/break events of a drifting stack with absences, both paths."""
     rng = np.random.default_rng(11)
-    frames, base = [], rng.random((30, 60)) < 0.15
-    base[:10, :8] = True  # a connected group
-    names = [f"c{i}" for i in range(30)]
+    frames, base = [], rng.random((40, 150)) < 0.06
+    base[:8, :15] = True  # a connected group
+    names = [f"c{i}" for i in range(40)]
     for t in range(6):
-        base = base ^ (rng.random((30, 60)) < 0.05)
-        keep = rng.random(30) < 0.85
+        base = base ^ (rng.random((40, 150)) < 0.02)
+        keep = rng.random(40) < 0.85
         frames.append((10 * t, [n for n, k in zip(names, keep, strict=True) if k], base[keep]))
     stack = stack_from_dense(frames)
-    fast = analyze(stack, ONLY_CONN, progress=False)
+    cfg = OntologyConfig(structure=False, connection_null=null)
+    fast = analyze(stack, cfg, progress=False)
     monkeypatch.setattr(C, "_DENSE_PAIRS_BYTES", 0)
-    slow = analyze(stack, ONLY_CONN, progress=False)
+    slow = analyze(stack, cfg, progress=False)
     for f in ("kind", "a", "b", "valid_from", "valid_to"):
         np.testing.assert_array_equal(getattr(fast.relations, f), getattr(slow.relations, f))
     for name, v in slow.relations.stats.items():
@@ -284,11 +294,12 @@ def test_repeated_checkpoints_reuse_results(monkeypatch):
     calls = []
     real = S.detect_step
     monkeypatch.setattr(S, "detect_step", lambda *x, **kw: calls.append(1) or real(*x, **kw))
-    fast = analyze(stack, progress=False)
+    cfg = OntologyConfig(connection_null="hypergeometric")  # this small run connects
+    fast = analyze(stack, cfg, progress=False)
     assert len(calls) == 5  # steps 0, 20, 25, 30, 50 computed; 10 and 40 reused
-    monkeypatch.setattr(C, "csr_equal", lambda *_: False)
+    monkeypatch.setattr(L, "csr_equal", lambda *_: False)
     monkeypatch.setattr(S, "csr_equal", lambda *_: False)
-    slow = analyze(stack, progress=False)
+    slow = analyze(stack, cfg, progress=False)
     assert len(calls) == 12
     for f in ("kind", "a", "b", "c", "valid_from", "valid_to"):
         np.testing.assert_array_equal(getattr(fast.relations, f), getattr(slow.relations, f))

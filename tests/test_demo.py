@@ -339,7 +339,8 @@ def test_printed_summary(runs: tuple[DemoResult, DemoResult]) -> None:
         if len(cells) == 2 and cells[1].isdigit():
             counts[cells[0]] = int(cells[1])
     assert counts["births"] == ont.events.count("birth")
-    assert counts["connections"] == ont.events.count("connection_form")
+    null = ont.summary["thresholds"]["connection_null"]
+    assert counts[f"connections ({null} null)"] == ont.events.count("connection_form")
     last_acc = res.accuracies[res.checkpoints[-1][0]]
     assert f"{last_acc:.3f}" in text
     idx = {c: i for i, c in enumerate(res.stack.concepts)}

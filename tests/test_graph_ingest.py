@@ -21,7 +21,11 @@ from ontochron.cli import main as cli_main
 from ontochron.graph.ingest import ingest
 from ontochron.ingest.readers import save_npz
 from ontochron.ingest.snapshot import CodeStack, Snapshot
-from ontochron.ontology import analyze
+from ontochron.ontology import OntologyConfig, analyze
+
+# These fixtures' groups are small (42 features): the graph mechanics are tested under the
+# hypergeometric connection null, which connects them (tests/test_bicm.py tests the BiCM).
+CONN = OntologyConfig(connection_null="hypergeometric")
 
 WEIRD = ["it's", 'say "hi"', "back`tick", "{braces}", "MATCH (n) DETACH DELETE n", "RETURN",
          "$run_id", "$rows", "naïve ☃", "new\nline", "back\\slash", "a.b", ""]
@@ -100,8 +104,8 @@ def counts(store, run_id: str) -> tuple[Counter, Counter]:
 
 def test_full_ingest_counts_match_ontology(graph_store):
     stack = structured_stack(seed=0)  # a seed where every detector fires
-    ont = analyze(stack, progress=False)
-    report = ingest(stack, run="r1", store=graph_store, progress=False)
+    ont = analyze(stack, CONN, progress=False)
+    report = ingest(stack, run="r1", store=graph_store, config=CONN, progress=False)
     nodes, rels = counts(graph_store, "r1")
     kinds = Counter(ont.relations.kind.tolist())
     ev = Counter(ont.events.kind.tolist())
@@ -141,12 +145,12 @@ def test_full_ingest_counts_match_ontology(graph_store):
 
 def test_ingest_twice_is_idempotent_and_keeps_labels(graph_store):
     stack = structured_stack(seed=1, n_steps=4)
-    ingest(stack, run="idem", store=graph_store, progress=False)
+    ingest(stack, run="idem", store=graph_store, config=CONN, progress=False)
     # a label written by the labelling step is not ingest's to remove
     graph_store.write("MATCH (f:Feature) WHERE f.run_id = 'idem' AND f.index = 3 "
                       "SET f.label = 'edges', f.label_source = 'test'")
     before = dump(graph_store, "idem")
-    again = ingest(stack, run="idem", store=graph_store, progress=False)
+    again = ingest(stack, run="idem", store=graph_store, config=CONN, progress=False)
     assert again.changed == 0 and again.rows_written == 0
     assert dump(graph_store, "idem") == before
     row = graph_store.run("MATCH (f:Feature) WHERE f.run_id = 'idem' AND f.index = 3 "
@@ -158,9 +162,9 @@ def test_diff_repairs_a_tampered_graph(graph_store):
     """Without stored digests every table is read and diffed: a missing relationship, a
     duplicated one, a changed property and a stray event are all put right."""
     stack = structured_stack(seed=2, n_steps=3, n=60)
-    ingest(stack, run="fix", store=graph_store, progress=False)
+    ingest(stack, run="fix", store=graph_store, config=CONN, progress=False)
     before = dump(graph_store, "fix")
-    again = ingest(stack, run="fix", store=graph_store, progress=False)
+    again = ingest(stack, run="fix", store=graph_store, config=CONN, progress=False)
     assert again.read_seconds == {}  # all digests matched: nothing was read
     graph_store.write("MATCH (r:Run {run_id: 'fix'}) SET r.digests = null")
     graph_store.write("MATCH ()-[r:ACTIVATES]->() WHERE r.run_id = 'fix' "
@@ -173,7 +177,7 @@ def test_diff_repairs_a_tampered_graph(graph_store):
                       "CREATE (:Event:Birth {run_id: 'fix', uid: 'stray', step: 0})-[:AT "
                       "{run_id: 'fix'}]->(k)")
     assert dump(graph_store, "fix") != before
-    fixed = ingest(stack, run="fix", store=graph_store, progress=False)
+    fixed = ingest(stack, run="fix", store=graph_store, config=CONN, progress=False)
     assert fixed.tables["ACTIVATES"]["created"] == 1
     assert fixed.tables["CONNECTED"]["deleted"] == 1 == fixed.tables["CONNECTED"]["created"]
     assert fixed.tables["Feature"]["updated"] == 1 and fixed.tables["Event"]["deleted"] == 1
@@ -183,9 +187,9 @@ def test_diff_repairs_a_tampered_graph(graph_store):
 @pytest.mark.parametrize("seed,k", [(4, 3)])
 def test_incremental_equals_full(graph_store, seed, k):
     stack = structured_stack(seed=seed, n_steps=6)
-    first = ingest(prefix(stack, k), run="inc", store=graph_store, progress=False)
-    more = ingest(stack, run="inc", store=graph_store, progress=False)
-    full = ingest(stack, run="full", store=graph_store, progress=False)
+    first = ingest(prefix(stack, k), run="inc", store=graph_store, config=CONN, progress=False)
+    more = ingest(stack, run="inc", store=graph_store, config=CONN, progress=False)
+    full = ingest(stack, run="full", store=graph_store, config=CONN, progress=False)
     assert dump(graph_store, "inc") == dump(graph_store, "full")
     # only the difference was written, and it included closing/removing old facts
     assert 0 < more.rows_written < full.rows_written
@@ -204,7 +208,7 @@ def test_killed_ingest_then_rerun_equals_uninterrupted(graph_store, bolt_server,
                ONTOCHRON_TEST_PAUSE_AFTER_BATCHES="4", ONTOCHRON_TEST_PAUSE_S="60")
     cmd = [sys.executable, "-m", "ontochron", "ingest", str(src), "--run", "crash",
            "--store", bolt_server.bolt_uri, "--database", bolt_server.database,
-           "--batch-size", "300", "--quiet"]
+           "--batch-size", "300", "--quiet", "--connection-null", "hypergeometric"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parents[1])
     try:
@@ -224,16 +228,16 @@ def test_killed_ingest_then_rerun_equals_uninterrupted(graph_store, bolt_server,
         proc.wait(timeout=30)
     status = graph_store.run("MATCH (r:Run {run_id: 'crash'}) RETURN r.status AS s")[0]["s"]
     assert status == "ingesting"
-    ingest(src, run="ref", store=graph_store, progress=False)
+    ingest(src, run="ref", store=graph_store, config=CONN, progress=False)
     assert dump(graph_store, "crash") != dump(graph_store, "ref")  # it really was partial
-    ingest(src, run="crash", store=graph_store, progress=False)
+    ingest(src, run="crash", store=graph_store, config=CONN, progress=False)
     assert dump(graph_store, "crash") == dump(graph_store, "ref")
 
 
 def test_weird_names_stored_verbatim(graph_store):
     stack = structured_stack(seed=7, n_steps=3, n=40)
     run_id = "run `x` {y} 'z' $run_id"
-    ingest(stack, run=run_id, store=graph_store, progress=False)
+    ingest(stack, run=run_id, store=graph_store, config=CONN, progress=False)
     got = graph_store.run("MATCH (c:Concept) WHERE c.run_id = $run_id RETURN c.name AS n",
                           run_id=run_id)
     assert sorted(r["n"] for r in got) == sorted(stack.concepts)
@@ -247,7 +251,7 @@ def test_weird_names_stored_verbatim(graph_store):
                              "MATCH (e)-[:OF_CONCEPT]->(c) RETURN c.name AS n",
                              run_id=run_id, name=name)
         assert all(r["n"] == name for r in ev)
-    assert ingest(stack, run=run_id, store=graph_store, progress=False).changed == 0
+    assert ingest(stack, run=run_id, store=graph_store, config=CONN, progress=False).changed == 0
 
 
 def test_cli_ingest_bad_source_names_file(tmp_path, capsys):
@@ -275,9 +279,9 @@ def test_incremental_diffs_against_rebuilt_prior_state(graph_store):
     rebuilt from the source (verified by the stored digest) instead of read back, and the
     result still equals a full ingest; a hand-edit plus removed digests forces a real read."""
     stack = structured_stack(seed=5, n_steps=6)
-    ingest(prefix(stack, 4), run="inc2", store=graph_store, progress=False)
-    more = ingest(stack, run="inc2", store=graph_store, progress=False)
-    ingest(stack, run="full2", store=graph_store, progress=False)
+    ingest(prefix(stack, 4), run="inc2", store=graph_store, config=CONN, progress=False)
+    more = ingest(stack, run="inc2", store=graph_store, config=CONN, progress=False)
+    ingest(stack, run="full2", store=graph_store, config=CONN, progress=False)
     # Feature: statistics read without the lists, activation_rate appended to
     assert {"ACTIVATES", "Concept", "Checkpoint", "NEXT", "Feature"} <= set(more.rebuilt)
     assert more.tables["Feature"]["updated"] == stack.n_features
@@ -287,11 +291,11 @@ def test_incremental_diffs_against_rebuilt_prior_state(graph_store):
     assert more.tables["Concept"]["updated"] == moved
 
     # an edited graph without digests is read, not rebuilt, and repaired
-    ingest(prefix(stack, 4), run="inc3", store=graph_store, progress=False)
+    ingest(prefix(stack, 4), run="inc3", store=graph_store, config=CONN, progress=False)
     graph_store.write("MATCH (c:Concept)-[r:ACTIVATES]->() WHERE c.run_id = 'inc3' "
                       "WITH r LIMIT 1 DELETE r")
     graph_store.write("MATCH (r:Run) WHERE r.run_id = 'inc3' SET r.digests = null")
-    fixed = ingest(stack, run="inc3", store=graph_store, progress=False)
+    fixed = ingest(stack, run="inc3", store=graph_store, config=CONN, progress=False)
     assert fixed.rebuilt == []
     assert dump(graph_store, "inc3") == dump(graph_store, "full2")
 

@@ -18,7 +18,7 @@ from ontochron.graph.schema import (
     stab_keys,
 )
 from ontochron.ontology.intervals import OPEN, holds_at
-from tests.test_graph_ingest import structured_stack
+from tests.test_graph_ingest import CONN, structured_stack
 
 # ------------------------------------------------------------------ fork keys (no server)
 
@@ -117,8 +117,8 @@ def test_as_of_step_matches_holds_at(graph_store):
     from ontochron.ontology import analyze
 
     stack = structured_stack(seed=3, n_steps=6)
-    ont = analyze(stack, progress=False)
-    ingest(stack, run="slice", store=graph_store, progress=False)
+    ont = analyze(stack, CONN, progress=False)
+    ingest(stack, run="slice", store=graph_store, config=CONN, progress=False)
     run_props = graph_store.run(load_cypher("graph/cypher/run_read"), run_id="slice")[0]["props"]
     last = run_props["last_step"]
     names = ont.concepts

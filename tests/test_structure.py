@@ -340,6 +340,35 @@ def test_structure_over_time_intervals():
     assert np.all(rel.c[rel.kind != "triad"] == -1)
 
 
+def test_structure_at_last_checkpoint_only():
+    """``at="last"`` finds exactly what the every-checkpoint pass finds at the last step,
+    each relation holding from that step on; features' stability layers do not change."""
+    rng = np.random.default_rng(3)
+    mats = [planted(11, n=300, f=16)]
+    for _ in range(3):
+        mats.append(mats[-1] ^ (rng.random(mats[-1].shape) < 0.01))
+    names = [f"c{k}" for k in range(300)]
+    stack = CodeStack.from_snapshots(
+        [Snapshot.create(s, names, m) for s, m in zip((0, 10, 20, 30), mats, strict=True)])
+    rel_all, fs_all, c_all = structure_over_time(stack, StructureConfig())
+    rel_last, fs_last, c_last = structure_over_time(stack, StructureConfig(at="last"))
+
+    def holding(rel):
+        return {(k, a, b, c) for k, a, b, c, v in zip(rel.kind.tolist(), rel.a.tolist(),
+                                                     rel.b.tolist(), rel.c.tolist(),
+                                                     rel.valid_to.tolist(), strict=True)
+                if v == OPEN}
+
+    assert holding(rel_last) == holding(rel_all) and len(holding(rel_all)) >= 4
+    assert np.all(rel_last.valid_from == 30) and np.all(rel_last.valid_to == OPEN)
+    assert np.any(rel_all.valid_from < 30)
+    for k in ("dual_last", "dependency_last", "triad_last", "hierarchy_last"):
+        assert c_last[k] == c_all[k]
+    np.testing.assert_array_equal(fs_last["layer"], fs_all["layer"])
+    with pytest.raises(ValueError, match="at must be"):
+        StructureConfig(at="first")
+
+
 def test_cuda_device_same_results_or_cpu_fallback():
     torch = pytest.importorskip("torch")
     x = sp.csr_array(planted(3, n=300, f=20))

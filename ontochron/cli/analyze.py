@@ -45,7 +45,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--parquet", action="store_true", help="also write Parquet tables")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:n] for the heavy products")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="threads testing checkpoints in parallel (default: usable CPUs, up "
+                        "to 8; results do not depend on it)")
+    add_threshold_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_threshold_arguments(p: argparse.ArgumentParser) -> None:
+    """The detection thresholds and switches of native mode (shared by ``analyze`` and
+    ``ingest``); :func:`ontology_config` turns them into an OntologyConfig."""
     p.add_argument("--alpha", type=float, default=0.05, help="BH level of connections")
+    p.add_argument("--connection-null", choices=("bicm", "hypergeometric"), default="bicm",
+                   help="null law of shared features: bicm (keeps code sizes and feature "
+                        "popularity) or hypergeometric (every feature equally likely)")
     p.add_argument("--min-shared", type=int, default=1,
                    help="fewest shared features for a connection")
     p.add_argument("--phase-rule", choices=("mad", "mean_std"), default="mad")
@@ -57,23 +70,28 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-connections", action="store_true", help="skip connection tests")
     p.add_argument("--no-structure", action="store_true",
                    help="skip duals, dependencies, triads and hierarchy")
+    p.add_argument("--structure-at", dest="structure_at", choices=("all", "last"),
+                   default=None, help="detect structure at every checkpoint (default) or "
+                                      "at the last one only")
     for flag, _, typ, text in _STRUCTURE_FLAGS:
         p.add_argument(flag, type=typ, default=None, help=text)
-    p.set_defaults(func=run)
 
 
-def _config(args: argparse.Namespace) -> Any:
-    """OntologyConfig from the flags; bad values become InputError."""
+def ontology_config(args: argparse.Namespace) -> Any:
+    """OntologyConfig from the :func:`add_threshold_arguments` flags; bad values become
+    InputError."""
     from ontochron.ontology.config import OntologyConfig
 
     try:
-        cfg = OntologyConfig(alpha=args.alpha, min_shared=args.min_shared,
+        cfg = OntologyConfig(alpha=args.alpha, connection_null=args.connection_null,
+                             min_shared=args.min_shared,
                              phase_rule=args.phase_rule, phase_z=args.phase_z,
                              phase_sigma=args.phase_sigma, phase_min_delta=args.phase_min_delta,
                              connections=not args.no_connections,
                              structure=not args.no_structure)
         changes = {name: getattr(args, flag[2:].replace("-", "_"))
                    for flag, name, _, _ in _STRUCTURE_FLAGS}
+        changes["at"] = args.structure_at
         changes = {k: v for k, v in changes.items() if v is not None}
         if changes and cfg.structure_config is not None:
             cfg.structure_config = dataclasses.replace(cfg.structure_config, **changes)
@@ -106,14 +124,14 @@ def run(args: argparse.Namespace) -> int:
     from ontochron.ontology.analyze import analyze
     from ontochron.outputs import write_outputs
 
-    config = _config(args)
+    config = ontology_config(args)
     stack = load_stack(args.source, format=args.format, step_pattern=args.step_pattern,
                        progress=not args.quiet)
     if not args.quiet:
         print(f"loaded {stack.n_steps} checkpoints, {stack.n_concepts} concepts, "
               f"{stack.n_features} features", file=sys.stderr)
     ontology = analyze(stack, config, compat=args.compat, progress=not args.quiet,
-                       device=args.device)
+                       device=args.device, workers=args.workers)
     paths = write_outputs(ontology, args.out, parquet=args.parquet)
     if not args.quiet:
         _print_summary(ontology.summary, paths)

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from ontochron.cli.analyze import add_source_arguments
+from ontochron.cli.analyze import add_source_arguments, add_threshold_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -26,12 +26,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=20_000, metavar="N",
                    help="rows per write transaction (default 20000)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    add_threshold_arguments(p)
     add_store_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the ingest and print what changed."""
+    from ontochron.cli.analyze import ontology_config
     from ontochron.errors import InputError
     from ontochron.graph.ingest import ingest
     from ontochron.graph.store import config_from_args
@@ -40,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
     # the source is loaded and analyzed before the store is opened: bad input fails fast
     report = ingest(args.source, run=args.run, store=config_from_args(args),
-                    format=args.format, compat=args.compat, progress=not args.quiet,
-                    batch_size=args.batch_size)
+                    format=args.format, compat=args.compat, config=ontology_config(args),
+                    progress=not args.quiet, batch_size=args.batch_size)
     if not args.quiet:
         print(report.summary(), file=sys.stdout)
     return 0

@@ -3,9 +3,11 @@ curves and phase transitions, plus the structure detectors, into one :class:`Ont
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,9 +17,16 @@ from tqdm import tqdm
 from ontochron.errors import InputError
 from ontochron.ingest.snapshot import CodeStack
 from ontochron.ontology.config import OntologyConfig
-from ontochron.ontology.connections import ConnectionTracker
+from ontochron.ontology.connections import ConnectionTracker, StepConnections
 from ontochron.ontology.curves import CURVE_NAMES, feature_weights, step_curves
-from ontochron.ontology.lifecycle import LifecycleTracker
+from ontochron.ontology.lifecycle import LifecycleTracker, repeated_checkpoints
+from ontochron.ontology.parallel import (
+    IN_FLIGHT_BYTES,
+    default_workers,
+    ordered_map,
+    single_threaded_blas,
+    workers_for,
+)
 from ontochron.ontology.phases import phase_events
 from ontochron.ontology.result import Events, Ontology, Relations
 
@@ -36,8 +45,8 @@ def _check_device(device: str) -> None:
         raise InputError(f"device {device!r} requested but torch sees no CUDA device")
 
 
-def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device: str
-               ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
+def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device: str,
+               workers: int) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
     try:
         from ontochron.ontology.structure import structure_over_time
     except ImportError as exc:
@@ -47,17 +56,21 @@ def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device:
     sconf = config.structure_config
     if device != "cpu" and getattr(sconf, "device", device) == "cpu":
         sconf = dataclasses.replace(sconf, device=device)
-    return structure_over_time(stack, sconf, progress=progress)
+    return structure_over_time(stack, sconf, progress=progress,
+                               workers=workers if device == "cpu" else 1)
 
 
 def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
             compat: str | None = None, progress: bool = True, device: str = "cpu",
-            timings: dict[str, float] | None = None) -> Ontology:
+            timings: dict[str, float] | None = None, workers: int | None = None
+            ) -> Ontology:
     """Detect everything over ``stack`` and return an :class:`Ontology`.
 
     ``compat="reptimeline"`` delegates to the reptimeline-compatible detectors. ``device``
-    other than "cpu" runs the pair-overlap products with torch on that device. When a dict
-    is passed as ``timings`` it receives wall seconds per phase.
+    other than "cpu" runs the pair-overlap products with torch on that device. ``workers``
+    threads test checkpoints in parallel (default: the usable CPUs, up to 8; the result
+    does not depend on it). When a dict is passed as ``timings`` it receives wall seconds
+    per phase (the connection time is what the main thread waited for).
     """
     if compat is not None:
         if compat not in COMPAT_MODES:
@@ -67,14 +80,42 @@ def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
     config = config or OntologyConfig()
     _check_device(device)
     times = timings if timings is not None else {}
-    n_steps, n_concepts, n_feat = stack.n_steps, stack.n_concepts, stack.n_features
-    steps = np.asarray(stack.steps, dtype=np.int64)
-    if n_steps == 0:
+    if stack.n_steps == 0:
         raise InputError("the code stack has no checkpoints")
 
+    workers = default_workers() if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
+    with contextlib.ExitStack() as scope:
+        if device == "cpu":
+            scope.enter_context(single_threaded_blas())
+        return _analyze_native(stack, config, progress, device, workers, times, scope)
+
+
+def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, device: str,
+                    workers: int, times: dict[str, float], scope: contextlib.ExitStack
+                    ) -> Ontology:
+    """Native mode: the streaming pass (lifecycle and curves here, connection tests of the
+    next checkpoints in worker threads), then structure, then assembly."""
+    n_steps, n_concepts, n_feat = stack.n_steps, stack.n_concepts, stack.n_features
+    steps = np.asarray(stack.steps, dtype=np.int64)
     life = LifecycleTracker(n_concepts, n_feat)
-    conn = (ConnectionTracker(n_concepts, n_feat, config.alpha, config.min_shared, device)
+    conn = (ConnectionTracker(n_concepts, n_feat, config.alpha, config.min_shared, device,
+                              config.connection_null)
             if config.connections else None)
+    repeat = repeated_checkpoints(stack)
+    conn_steps: Iterator[StepConnections | None] = iter(())
+    if conn is not None:
+        n_max = max((int(np.count_nonzero(p)) for p in stack.present), default=0)
+        # a dense overlap matrix per checkpoint in flight; the blockwise path streams
+        step_bytes = n_max * n_max * 2 if conn.dense(n_max) else IN_FLIGHT_BYTES // 2
+
+        def compute(t: int) -> StepConnections | None:
+            return None if repeat[t] else conn.compute(stack.codes[t], stack.present[t])
+
+        conn_steps = scope.enter_context(contextlib.closing(ordered_map(
+            compute, range(n_steps),
+            workers_for(workers, step_bytes) if device == "cpu" else 1)))
     weights = feature_weights(n_feat, config.seed)
     curves = {n: np.full(n_steps, np.nan) for n in CURVE_NAMES}
     times.update({"lifecycle+curves": 0.0, "connections": 0.0})
@@ -100,7 +141,11 @@ def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
         t1 = time.perf_counter()
         times["lifecycle+curves"] += t1 - t0
         if conn is not None:
-            conn.update(t, x, pres)
+            step = next(conn_steps)  # computed ahead in the worker threads
+            if step is None:
+                conn.repeat(t)
+            else:
+                conn.advance(t, step)
             times["connections"] += time.perf_counter() - t1
         prev_x, prev_p = x, pres
 
@@ -120,7 +165,8 @@ def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
     struct_counts: dict[str, int] = {}
     if config.structure:
         t0 = time.perf_counter()
-        struct_rel, struct_stats, struct_counts = _structure(stack, config, progress, device)
+        struct_rel, struct_stats, struct_counts = _structure(stack, config, progress, device,
+                                                             workers)
         fstats.update(struct_stats)
         times["structure"] = time.perf_counter() - t0
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ontochron.errors import InputError
+from ontochron.ontology.overlap_null import NULLS
 
 try:  # the structure detectors define their own validated config
     from ontochron.ontology.structure import StructureConfig
@@ -27,6 +28,8 @@ class OntologyConfig:
     """All thresholds of native-mode detection (see docs/definitions.md).
 
     ``alpha``: Benjamini-Hochberg level of the per-checkpoint connection test;
+    ``connection_null``: its null law of the shared-feature count, "bicm" (sizes and
+    feature popularities kept) or "hypergeometric" (every feature equally likely);
     ``min_shared``: fewest shared features for a connection; ``phase_rule``: "mad" (robust
     z of |delta| > ``phase_z``) or "mean_std" (|delta| > mean + ``phase_sigma`` * std);
     ``phase_min_delta``: smallest |delta| that can be a transition; ``connections`` /
@@ -36,6 +39,7 @@ class OntologyConfig:
     """
 
     alpha: float = 0.05
+    connection_null: str = "bicm"
     min_shared: int = 1
     phase_rule: str = "mad"
     phase_z: float = 3.5
@@ -66,6 +70,8 @@ class OntologyConfig:
                                                                      else 0):
                 raise bad(name, "must be an integer >= 1" if name == "min_shared"
                           else "must be an integer >= 0")
+        if self.connection_null not in NULLS:
+            raise bad("connection_null", f"must be one of {NULLS}")
         if self.phase_rule not in PHASE_RULES:
             raise bad("phase_rule", f"must be one of {PHASE_RULES}")
         for name in ("connections", "structure"):

@@ -1,23 +1,23 @@
 """Connections between concepts: per checkpoint, pairs sharing more features than chance
-(one-sided hypergeometric test, Benjamini-Hochberg over all present pairs), streamed into
-validity intervals and form/break events."""
+(one-sided exact test under a null law of the overlap, by default the bipartite
+configuration model; Benjamini-Hochberg over all present pairs), streamed into validity
+intervals and form/break events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from ontochron.ontology.lifecycle import RunTracker, csr_equal, index_to_steps, object_full
+from ontochron.ontology.lifecycle import RunTracker, index_to_steps, object_full
+from ontochron.ontology.overlap_null import BicmNull, HypergeomNull, make_null
 from ontochron.ontology.result import Events, Relations
-from ontochron.ontology.stats import (
-    bh_qvalues,
-    bh_qvalues_tied,
-    hypergeom_critical,
-    hypergeom_sf,
-)
+from ontochron.ontology.stats import bh_qvalues, bh_qvalues_tied
+
+OverlapNull = HypergeomNull | BicmNull
 
 CONNECTION_STATS = ("shared", "jaccard", "p_value", "q_value")
 _BLOCK = 1024  # concept rows per block of the pair-overlap product
@@ -82,63 +82,42 @@ def pair_overlaps(codes: sp.csr_array, rows: np.ndarray, device: str = "cpu"
     return a[order], b[order], s[order]
 
 
-class _Critical:
-    """Lookup of the smallest significant overlap per (k_a, k_b) at one checkpoint, built
-    once for the distinct code sizes (skipped when they are too many to tabulate)."""
-
-    MAX_SIZES = 128  # distinct code sizes tabulated; beyond, the cheaper median cut only
-
-    def __init__(self, k: np.ndarray, n_features: int, alpha: float) -> None:
-        values, self.index = np.unique(k, return_inverse=True)
-        u = values.size
-        self.table: np.ndarray | None = None
-        if 0 < u <= self.MAX_SIZES:
-            ia, ib = np.triu_indices(u)
-            crit = hypergeom_critical(alpha, n_features, values[ia], values[ib])
-            table = np.zeros((u, u), dtype=np.int32)
-            table[ia, ib] = crit
-            table[ib, ia] = crit
-            self.table = table
-
-    def keep(self, a: np.ndarray, b: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """Mask of pairs (concept indices a, b) whose overlap s could reach significance."""
-        assert self.table is not None
-        return s >= self.table[self.index[a], self.index[b]]
-
-
 def overlap_matrix(codes: sp.csr_array, rows: np.ndarray) -> np.ndarray:
     """Dense symmetric shared-feature counts among the concepts ``rows`` (uint16 when the
-    feature count allows, else int32), from row blocks of the sparse upper triangle.
+    feature count allows, else int32), from row blocks of the upper triangle.
 
-    Quadratic in concepts by nature (every pair is tested); callers check the size first.
+    Features on in more than a tenth of the rows go through a dense float32 product (BLAS;
+    exact, counts stay far below 2^24) and the rest through the sparse product, whose cost
+    grows with the square of a feature's popularity. Quadratic in concepts by nature
+    (every pair is tested); callers check the size first.
     """
     x = sp.csr_array(codes[np.asarray(rows, dtype=np.int64)], dtype=np.int32)
+    n, f = x.shape
+    popularity = np.bincount(x.indices, minlength=f)
+    dense_cols = np.flatnonzero(popularity * 10 > n)
+    xd = None
+    if dense_cols.size:
+        xd = x[:, dense_cols].toarray().astype(np.float32)
+        keep = np.ones(f, dtype=bool)
+        keep[dense_cols] = False
+        x = sp.csr_array(x[:, np.flatnonzero(keep)])
     xt = sp.csc_array(x.T)
-    n = x.shape[0]
-    out = np.empty((n, n), dtype=np.uint16 if x.shape[1] < 1 << 16 else np.int32)
+    out = np.empty((n, n), dtype=np.uint16 if f < 1 << 16 else np.int32)
     for i0 in range(0, n, _TRI_BLOCK):  # upper triangle only: about half the work
         blk = (x[i0:i0 + _TRI_BLOCK] @ xt[:, i0:]).toarray()
+        if xd is not None:
+            blk += (xd[i0:i0 + _TRI_BLOCK] @ xd[i0:].T).astype(blk.dtype)
         out[i0:i0 + _TRI_BLOCK, i0:] = blk
         out[i0:, i0:i0 + _TRI_BLOCK] = blk.T
     return out
 
 
-def _min_overlap(crit: _Critical, k: np.ndarray, n_features: int, alpha: float,
-                 ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
-    """Smallest overlap worth testing for every (ra, rb) cell (outer product), following
-    :func:`connection_tests`: the critical table, else the median cut, else 1."""
-    if crit.table is not None:
-        return np.take(crit.table[crit.index[ra]], crit.index[rb], axis=1)
-    if alpha < 0.5:
-        return (k[ra][:, None] * k[rb][None, :]) // max(n_features, 1) + 1
-    return np.ones((ra.size, rb.size), dtype=np.int64)
-
-
 def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
-                           n_features: int, alpha: float, min_shared: int
-                           ) -> dict[str, np.ndarray]:
+                           n_features: int, alpha: float, min_shared: int,
+                           null: OverlapNull | None = None) -> dict[str, np.ndarray]:
     """:func:`connection_tests` on a dense overlap matrix of the present ``rows``; same
-    pairs, p- and q-values, sorted by (a, b).
+    pairs, p- and q-values, sorted by (a, b). ``null`` is built for ``k[rows]`` (default:
+    the hypergeometric null).
 
     Candidate cells are found by integer comparison with the critical overlap of their
     size pair; each cell gets a level key (size pair, overlap), p-values are computed once
@@ -151,8 +130,9 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
         z = np.zeros(0, dtype=np.int64)
         return {"a": z, "b": z.copy(), **{name: np.zeros(0) for name in CONNECTION_STATS}}
     kr = k[rows]
-    crit = _Critical(kr, n_features, alpha)
-    sizes, size_idx = np.unique(kr, return_inverse=True)
+    if null is None:
+        null = HypergeomNull(kr, n_features, alpha)
+    sizes, size_idx = null.values, null.index
     u = max(sizes.size, 1)
     lo, hi = np.minimum.outer(np.arange(u), np.arange(u)), np.maximum.outer(np.arange(u),
                                                                            np.arange(u))
@@ -163,16 +143,19 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     for i0 in range(0, n, _BLOCK):
         i1 = min(i0 + _BLOCK, n)
         blk = shared[i0:i1, i0:]
-        need = _min_overlap(crit, kr, n_features, alpha, np.arange(i0, i1),
-                            np.arange(i0, n))
-        if need.max(initial=0) <= np.iinfo(blk.dtype).max:
+        need = null.min_overlap(size_idx[i0:i1], size_idx[i0:])
+        if need.dtype != blk.dtype and need.max(initial=0) <= np.iinfo(blk.dtype).max:
             need = need.astype(blk.dtype)  # compare without widening the overlaps
-        # need >= 1 everywhere, so pairs sharing nothing never pass
-        cell = np.flatnonzero(np.triu(blk >= need, k=1))  # upper triangle: b after a
-        code = np.take(pair_code[size_idx[i0:i1]], size_idx[i0:], axis=1)
-        code += blk  # level key: (size pair, overlap)
+        # need >= 1 everywhere, so pairs sharing nothing never pass; the matrix and the
+        # cut are symmetric, so candidates are found in the whole block and the upper
+        # triangle (b after a) is kept from the few that pass
+        cell = np.flatnonzero(blk >= need)
+        r, c = np.divmod(cell, n - i0)
+        upper = c > r
+        cell, r, c = cell[upper], r[upper] + i0, c[upper] + i0
         cell_parts.append(cell)
-        key_parts.append(code.ravel()[cell])
+        # level key: (size pair, overlap)
+        key_parts.append(pair_code[size_idx[r], size_idx[c]] + blk.ravel()[cell])
         starts.append(i0)
     key = np.concatenate(key_parts) if len(key_parts) > 1 else key_parts[0]
     space = u * u * base_s
@@ -188,7 +171,7 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     us = uniq % base_s
     pc = uniq // base_s
     ka, kb = sizes[pc // u], sizes[pc % u]
-    p_lvl = hypergeom_sf(us, n_features, ka, kb)
+    p_lvl = null.sf(us, pc // u, pc % u)
     q_lvl = bh_qvalues_tied(p_lvl, counts, m) if m else p_lvl
     ok_lvl = (q_lvl <= alpha) & (us >= min_shared)
     # every statistic is a function of the level: compute per level, gather per pair
@@ -219,26 +202,25 @@ def _cells_to_rows(sel: np.ndarray, cell_parts: list[np.ndarray], starts: list[i
 
 def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
                      k: np.ndarray, n_features: int, n_present: int, alpha: float,
-                     min_shared: int) -> dict[str, np.ndarray]:
+                     min_shared: int, null: OverlapNull | None = None
+                     ) -> dict[str, np.ndarray]:
     """Test pairs (a, b) sharing s > 0 features; return the connected ones with stats.
 
-    p = P(S >= s), S ~ Hypergeom(n_features, k[a], k[b]); BH over all
-    n_present*(n_present-1)/2 present pairs (pairs not evaluated count with p = 1). Pairs
-    whose s is below the smallest overlap with p <= alpha for their (k_a, k_b) (or, with
-    too many distinct sizes to tabulate, s <= floor(k_a k_b / n_features)) are not
-    evaluated: their p > alpha, so they cannot be rejected nor change any q <= alpha.
-    ``k`` holds the code size of every concept index.
+    p = P(S >= s) under ``null`` (built for the present concepts' sizes; default
+    S ~ Hypergeom(n_features, k[a], k[b])); BH over all n_present*(n_present-1)/2 present
+    pairs (pairs not evaluated count with p = 1). Pairs whose s is below the null's
+    smallest overlap worth evaluating for their (k_a, k_b) are not evaluated: their
+    p > alpha, so they cannot be rejected nor change any q <= alpha. ``k`` holds the code
+    size of every concept index.
     """
     m = n_present * (n_present - 1) // 2
-    crit = _Critical(k, n_features, alpha)
+    if null is None:
+        null = HypergeomNull(k, n_features, alpha)
     ca, cb, cs = [], [], []
     for a, b, s in blocks:
-        if crit.table is not None:
-            keep = crit.keep(a, b, s)
-        elif alpha < 0.5:  # s <= floor(mean) is at most the median of S: p >= 0.5 > alpha
-            keep = s > (k[a] * k[b]) // max(n_features, 1)
-        else:
-            keep = s > 0
+        ia = np.searchsorted(null.values, k[a])
+        ib = np.searchsorted(null.values, k[b])
+        keep = s >= null.min_overlap_pairs(ia, ib)
         ca.append(a[keep])
         cb.append(b[keep])
         cs.append(s[keep].astype(np.int64))
@@ -246,7 +228,7 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
     b = np.concatenate(cb) if cb else np.zeros(0, dtype=np.int64)
     s64 = np.concatenate(cs) if cs else np.zeros(0, dtype=np.int64)
     ka, kb = k[a], k[b]
-    p = hypergeom_sf(s64, n_features, ka, kb)
+    p = null.sf(s64, np.searchsorted(null.values, ka), np.searchsorted(null.values, kb))
     q = bh_qvalues(p, m) if m else p
     ok = (q <= alpha) & (s64 >= min_shared)
     shared = s64[ok]
@@ -256,65 +238,96 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
             "p_value": p[ok], "q_value": q[ok]}
 
 
+@dataclass
+class StepConnections:
+    """One checkpoint's connection tests (:meth:`ConnectionTracker.compute`): the connected
+    pairs as sorted keys ``a * n_concepts + b`` with their statistics, and what is needed
+    to count the features of pairs that broke (the dense overlaps, else the codes)."""
+
+    keys: np.ndarray
+    stats: dict[str, np.ndarray]
+    rows: np.ndarray
+    codes: sp.csr_array
+    shared: np.ndarray | None  # overlaps among ``rows`` (dense path only)
+
+    def shared_of(self, a: np.ndarray, b: np.ndarray, n_concepts: int) -> np.ndarray:
+        """Shared features of concept pairs (a, b) at this checkpoint (0 when absent)."""
+        if self.shared is None:
+            return np.asarray(self.codes[a].multiply(self.codes[b]).sum(axis=1)).ravel()
+        where = np.full(n_concepts, -1, dtype=np.int64)
+        where[self.rows] = np.arange(self.rows.size)
+        pa, pb = where[a], where[b]
+        both = (pa >= 0) & (pb >= 0)  # absent concepts share nothing
+        out = np.zeros(a.size, dtype=np.int64)
+        out[both] = self.shared[pa[both], pb[both]]
+        return out
+
+
 class ConnectionTracker:
     """Feed one checkpoint at a time; :meth:`finish` gives the connection intervals and the
-    form/break events. Memory: one checkpoint's pair overlaps."""
+    form/break events. Memory: one checkpoint's pair overlaps.
+
+    :meth:`update` = :meth:`compute` (a pure function of one checkpoint's codes, safe to
+    run for several checkpoints in parallel threads) then :meth:`advance` (in step order).
+    """
 
     def __init__(self, n_concepts: int, n_features: int, alpha: float = 0.05,
-                 min_shared: int = 1, device: str = "cpu") -> None:
+                 min_shared: int = 1, device: str = "cpu", null: str = "bicm") -> None:
         self.c, self.f = n_concepts, n_features
         self.alpha, self.min_shared, self.device = alpha, min_shared, device
+        self.null_kind = null
         self.runs = RunTracker(CONNECTION_STATS, key_space=n_concepts * n_concepts)
         self._ev: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._prev: tuple[sp.csr_array, np.ndarray] | None = None  # last codes, present
 
-    def _unchanged(self, codes: sp.csr_array, present: np.ndarray) -> bool:
-        """Same present concepts with the same codes as the previous checkpoint?"""
-        return (self._prev is not None and np.array_equal(self._prev[1], present)
-                and csr_equal(self._prev[0], codes))
-
-    def update(self, t: int, codes: sp.csr_array, present: np.ndarray) -> None:
-        """Test every present pair at checkpoint index ``t`` and advance the intervals."""
-        codes = sp.csr_array(codes)
-        present = np.asarray(present, dtype=bool)
-        if self._unchanged(codes, present):
-            # identical input gives identical tests: every run continues, nothing forms
-            self.runs.update(t, self.runs.keys, self.runs.payload)
-            return
-        self._prev = (codes, present)
-        rows = np.flatnonzero(present)
-        k = np.diff(codes.indptr).astype(np.int64)
-        shared_mat = None
+    def dense(self, n_present: int) -> bool:
+        """Does a checkpoint with ``n_present`` concepts use the dense overlap matrix?"""
         item = 2 if self.f < 1 << 16 else 4  # overlap_matrix dtype size
-        if self.device == "cpu" and rows.size ** 2 * item <= _DENSE_PAIRS_BYTES:
+        return self.device == "cpu" and n_present ** 2 * item <= _DENSE_PAIRS_BYTES
+
+    def compute(self, codes: sp.csr_array, present: np.ndarray) -> StepConnections:
+        """Test every present pair of one checkpoint (no tracker state is read or written)."""
+        codes = sp.csr_array(codes)
+        rows = np.flatnonzero(np.asarray(present, dtype=bool))
+        k = np.diff(codes.indptr).astype(np.int64)
+        sub = codes[rows] if rows.size != codes.shape[0] else codes
+        null = make_null(self.null_kind, k[rows], np.bincount(sub.indices, minlength=self.f),
+                         self.f, self.alpha)
+        shared_mat = None
+        if self.dense(rows.size):
             shared_mat = overlap_matrix(codes, rows)
             res = dense_connection_tests(shared_mat, rows, k, self.f, self.alpha,
-                                         self.min_shared)
+                                         self.min_shared, null)
             keys = res["a"] * self.c + res["b"]  # already sorted
         else:
             res = connection_tests(iter_pair_blocks(codes, rows, self.device), k, self.f,
-                                   rows.size, self.alpha, self.min_shared)
+                                   rows.size, self.alpha, self.min_shared, null)
             keys = res["a"] * self.c + res["b"]
             order = np.argsort(keys, kind="stable")
             keys = keys[order]
             res = {n: v[order] for n, v in res.items()}
-        new, ended = self.runs.update(t, keys, {n: res[n] for n in CONNECTION_STATS})
+        return StepConnections(keys, {n: res[n] for n in CONNECTION_STATS}, rows, codes,
+                               shared_mat)
+
+    def repeat(self, t: int) -> None:
+        """Checkpoint ``t`` has the same present concepts and codes as the previous one:
+        identical tests, so every connection continues and nothing forms or breaks."""
+        self.runs.update(t, self.runs.keys, self.runs.payload)
+
+    def advance(self, t: int, step: StepConnections) -> None:
+        """Advance the intervals to checkpoint index ``t`` with its tests ``step``."""
+        new, ended = self.runs.update(t, step.keys, step.stats)
         if new.size:
-            pos = np.searchsorted(keys, new)
+            pos = np.searchsorted(step.keys, new)
             self._ev.append(("connection_form", t, new // self.c, new % self.c,
-                             res["shared"][pos].astype(np.int64)))
+                             step.stats["shared"][pos].astype(np.int64)))
         if ended.size:
             ea, eb = ended // self.c, ended % self.c
-            if shared_mat is not None:  # absent concepts share nothing
-                where = np.full(self.c, -1, dtype=np.int64)
-                where[rows] = np.arange(rows.size)
-                pa, pb = where[ea], where[eb]
-                both = (pa >= 0) & (pb >= 0)
-                shared_now = np.zeros(ea.size, dtype=np.int64)
-                shared_now[both] = shared_mat[pa[both], pb[both]]
-            else:
-                shared_now = np.asarray(codes[ea].multiply(codes[eb]).sum(axis=1)).ravel()
-            self._ev.append(("connection_break", t, ea, eb, shared_now.astype(np.int64)))
+            self._ev.append(("connection_break", t, ea, eb,
+                             step.shared_of(ea, eb, self.c).astype(np.int64)))
+
+    def update(self, t: int, codes: sp.csr_array, present: np.ndarray) -> None:
+        """Test every present pair at checkpoint index ``t`` and advance the intervals."""
+        self.advance(t, self.compute(codes, present))
 
     def finish(self, steps: np.ndarray, concepts: list[str]) -> tuple[Relations, Events]:
         """(connection relations, connection_form/_break events) in step values."""

@@ -3,11 +3,16 @@ births, deaths, and per-feature birth/death steps and stability."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 
 from ontochron.ontology.intervals import OPEN
 from ontochron.ontology.result import Events, Relations
+
+if TYPE_CHECKING:
+    from ontochron.ingest.snapshot import CodeStack
 
 
 def csr_keys(x: sp.csr_array, width: int) -> np.ndarray:
@@ -102,6 +107,16 @@ def csr_equal(a: sp.csr_array | None, b: sp.csr_array) -> bool:
             for m in (sp.csr_array(a), sp.csr_array(b)))
     return bool(np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
                 and np.array_equal(a.data != 0, b.data != 0))
+
+
+def repeated_checkpoints(stack: CodeStack) -> np.ndarray:
+    """Per checkpoint: same present concepts with the same codes as the previous one? Such
+    a checkpoint gives the previous one's tests, so they are reused, not recomputed."""
+    out = np.zeros(stack.n_steps, dtype=bool)
+    for t in range(1, stack.n_steps):  # one comparison per checkpoint
+        out[t] = (np.array_equal(stack.present[t], stack.present[t - 1])
+                  and csr_equal(stack.codes[t - 1], stack.codes[t]))
+    return out
 
 
 def object_full(n: int, value: str) -> np.ndarray:

@@ -22,6 +22,7 @@ from ontochron.ingest.snapshot import CodeStack
 from ontochron.ontology.hierarchy import first_stable_steps, hierarchy_edges
 from ontochron.ontology.intervals import intervals_from_occurrences
 from ontochron.ontology.lifecycle import csr_equal, object_full
+from ontochron.ontology.parallel import ordered_map, workers_for
 from ontochron.ontology.result import Relations
 from ontochron.ontology.stats import bh_qvalues, hypergeom_sf, min_attainable_p
 
@@ -33,6 +34,10 @@ _BLOCK_NNZ = 1 << 24
 _MANY_PAIRS = 2_000_000
 # Largest dense co-occurrence matrix kept per checkpoint (16,384 features as uint16: 512 MiB).
 _DENSE_COOC_BYTES = 1 << 31
+
+# Checkpoints structure is detected at: every one, or the last one only (as reptimeline's
+# discovery does; relations then hold from the last step on).
+STRUCTURE_AT = ("all", "last")
 
 DUAL_FIELDS = ("i", "j", "phi", "p", "q", "support")
 DEP_FIELDS = ("child", "parent", "confidence", "p", "q", "support")
@@ -54,6 +59,7 @@ class StructureConfig:
     stability_window: int = 3
     max_triad_pairs: int | None = 20_000
     device: str = "cpu"
+    at: str = "all"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -79,6 +85,8 @@ class StructureConfig:
                 or not isinstance(self.max_triad_pairs, int) or self.max_triad_pairs < 0):
             raise ValueError(f"max_triad_pairs must be None or an integer >= 0, "
                              f"got {self.max_triad_pairs!r}")
+        if self.at not in STRUCTURE_AT:
+            raise ValueError(f"at must be one of {STRUCTURE_AT}, got {self.at!r}")
         if not isinstance(self.device, str) or not (self.device == "cpu"
                                                     or self.device.startswith("cuda")):
             raise ValueError(f"device must be 'cpu' or 'cuda[:n]', got {self.device!r}")
@@ -715,27 +723,48 @@ def _intervals(kind: str, occ: list[tuple[int, dict[str, np.ndarray]]], steps: n
                      valid_from, valid_to, {name: v[ends] for name, v in stats.items()})
 
 
-def structure_over_time(stack: CodeStack, config: StructureConfig, progress: bool = False
+def _present_codes(stack: CodeStack, t: int) -> sp.csr_array:
+    return sp.csr_array(stack.codes[t][np.flatnonzero(stack.present[t])])
+
+
+def structure_over_time(stack: CodeStack, config: StructureConfig, progress: bool = False,
+                        workers: int = 1
                         ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
     """Relations (kinds dual, dependency, triad, hierarchy) as validity intervals over the run,
-    per-feature stats (first_stable_step, layer, ...), and counts (at last checkpoint / total)."""
+    per-feature stats (first_stable_step, layer, ...), and counts (at last checkpoint / total).
+
+    Checkpoints are detected on up to ``workers`` threads (each is independent of the
+    others); a checkpoint whose present codes equal the previous one's reuses its results.
+    """
     occ: dict[str, list[tuple[int, dict[str, np.ndarray]]]] = {
         k: [] for k in ("dual", "dependency", "triad", "hierarchy")}
     capped = 0
     last: StepStructure | None = None
     last_h: dict[str, np.ndarray] | None = None
-    prev: sp.csr_array | None = None
-    for t in tqdm(range(stack.n_steps), desc="structure", unit="ckpt", disable=not progress):
-        rows = np.flatnonzero(stack.present[t])
-        codes = sp.csr_array(stack.codes[t][rows])
-        if last is None or last_h is None or not csr_equal(prev, codes):
-            # a checkpoint whose present codes equal the previous one's reuses its results
-            res = detect_step(codes, config)
+    first_t = stack.n_steps - 1 if config.at == "last" else 0
+    ts = range(first_t, stack.n_steps)
+    repeat = [t > first_t and np.array_equal(stack.present[t], stack.present[t - 1])
+              and csr_equal(_present_codes(stack, t - 1), _present_codes(stack, t))
+              for t in ts]
+
+    def detect(i: int) -> tuple[StepStructure, dict[str, np.ndarray]] | None:
+        if repeat[i]:
+            return None
+        res = detect_step(_present_codes(stack, ts[i]), config)
+        dep = res.dependencies
+        return res, hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
+
+    # each checkpoint in flight may hold a dense features x features co-occurrence matrix
+    f = stack.n_features
+    results = ordered_map(detect, range(len(ts)), workers_for(workers, 2 * f * f))
+    for t, found in zip(tqdm(ts, desc="structure", unit="ckpt", disable=not progress),
+                        results, strict=True):
+        if found is not None:
+            res, hier = found
             dep = res.dependencies
-            hier = hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
         else:
+            assert last is not None and last_h is not None
             res, hier, dep = last, last_h, last.dependencies
-        prev = codes
         occ["dual"].append((t, res.duals))
         occ["dependency"].append((t, dep))
         occ["triad"].append((t, res.triads))
