@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ontochron.ingest.snapshot import CodeStack, Snapshot  # noqa: E402
 from ontochron.ontology import OntologyConfig, analyze  # noqa: E402
+from ontochron.ontology.structure import StructureConfig  # noqa: E402
 from ontochron.outputs import write_outputs  # noqa: E402
 from tests.synthetic import drifting_stack  # noqa: E402
 
@@ -42,7 +43,8 @@ def make_stack(data: str, n_features: int, n_concepts: int, n_steps: int, densit
 
 def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: float,
         structure: bool, device: str, out: str | None, progress: bool,
-        data: str = "drifting") -> None:
+        data: str = "drifting", structure_at: str = "all",
+        connection_null: str = "bicm") -> None:
     t0 = time.perf_counter()
     stack = make_stack(data, n_features, n_concepts, n_steps, density, drift)
     gen = time.perf_counter() - t0
@@ -52,8 +54,9 @@ def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: f
     print(f"generate            {gen:8.2f} s   peak RSS {peak_rss_gib():.2f} GiB")
     timings: dict[str, float] = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    ont = analyze(stack, OntologyConfig(structure=structure), progress=progress,
-                  device=device, timings=timings)
+    config = OntologyConfig(structure=structure, connection_null=connection_null,
+                            structure_config=StructureConfig(at=structure_at))
+    ont = analyze(stack, config, progress=progress, device=device, timings=timings)
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
     for name, secs in timings.items():
         print(f"{name:<19} {secs:8.2f} s")
@@ -84,6 +87,9 @@ def main() -> None:
     p.add_argument("--data", choices=("drifting", "vs-reptimeline"), default="drifting",
                    help="synthetic codes: tests/synthetic.py drifting_stack, or the "
                         "generator of bench_vs_reptimeline.py")
+    p.add_argument("--structure-at", choices=("all", "last"), default="all",
+                   help="structure at every checkpoint or at the last one only")
+    p.add_argument("--connection-null", choices=("bicm", "hypergeometric"), default="bicm")
     args = p.parse_args()
     for size in args.sizes:
         try:
@@ -91,7 +97,7 @@ def main() -> None:
         except ValueError:
             p.error(f"bad size {size!r}; use FEATURESxCONCEPTSxSTEPS")
         run(f, c, t, args.density, args.drift, not args.no_structure, args.device,
-            args.out, not args.quiet, args.data)
+            args.out, not args.quiet, args.data, args.structure_at, args.connection_null)
 
 
 if __name__ == "__main__":
