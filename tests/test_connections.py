@@ -232,6 +232,11 @@ def test_overlap_matrix_against_dense_product(monkeypatch):
     rows = np.sort(rng.choice(40, 33, replace=False))
     d = x.toarray().astype(np.int64)[rows]
     np.testing.assert_array_equal(overlap_matrix(x, rows), d @ d.T)
+    upper = overlap_matrix(x, rows, symmetric=False)
+    full = d @ d.T
+    np.testing.assert_array_equal(np.triu(upper), np.triu(full))
+    below = np.tril(np.ones_like(upper, dtype=bool), k=-1)
+    assert np.all((upper[below] == 0) | (upper[below] == full[below]))
 
 
 @pytest.mark.parametrize(("alpha", "min_shared", "seed", "max_sizes"),

@@ -82,9 +82,12 @@ def pair_overlaps(codes: sp.csr_array, rows: np.ndarray, device: str = "cpu"
     return a[order], b[order], s[order]
 
 
-def overlap_matrix(codes: sp.csr_array, rows: np.ndarray) -> np.ndarray:
+def overlap_matrix(codes: sp.csr_array, rows: np.ndarray, symmetric: bool = True
+                   ) -> np.ndarray:
     """Dense symmetric shared-feature counts among the concepts ``rows`` (uint16 when the
-    feature count allows, else int32), from row blocks of the upper triangle.
+    feature count allows, else int32), from row blocks of the upper triangle; with
+    ``symmetric=False`` the lower triangle is not mirrored (its cells hold 0, or the true
+    count inside a diagonal block): the connection tests read the upper triangle only.
 
     Features on in more than a tenth of the rows go through a dense float32 product (BLAS;
     exact, counts stay far below 2^24) and the rest through the sparse product, whose cost
@@ -102,13 +105,15 @@ def overlap_matrix(codes: sp.csr_array, rows: np.ndarray) -> np.ndarray:
         keep[dense_cols] = False
         x = sp.csr_array(x[:, np.flatnonzero(keep)])
     xt = sp.csc_array(x.T)
-    out = np.empty((n, n), dtype=np.uint16 if f < 1 << 16 else np.int32)
+    dtype = np.uint16 if f < 1 << 16 else np.int32
+    out = np.empty((n, n), dtype=dtype) if symmetric else np.zeros((n, n), dtype=dtype)
     for i0 in range(0, n, _TRI_BLOCK):  # upper triangle only: about half the work
         blk = (x[i0:i0 + _TRI_BLOCK] @ xt[:, i0:]).toarray()
         if xd is not None:
             blk += (xd[i0:i0 + _TRI_BLOCK] @ xd[i0:].T).astype(blk.dtype)
         out[i0:i0 + _TRI_BLOCK, i0:] = blk
-        out[i0:, i0:i0 + _TRI_BLOCK] = blk.T
+        if symmetric:
+            out[i0:, i0:i0 + _TRI_BLOCK] = blk.T
     return out
 
 
@@ -117,7 +122,7 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
                            null: OverlapNull | None = None) -> dict[str, np.ndarray]:
     """:func:`connection_tests` on a dense overlap matrix of the present ``rows``; same
     pairs, p- and q-values, sorted by (a, b). ``null`` is built for ``k[rows]`` (default:
-    the hypergeometric null).
+    the hypergeometric null). Only the upper triangle of ``shared`` is read.
 
     Candidate cells are found by integer comparison with the critical overlap of their
     size pair; each cell gets a level key (size pair, overlap), p-values are computed once
@@ -294,7 +299,8 @@ class ConnectionTracker:
                          self.f, self.alpha)
         shared_mat = None
         if self.dense(rows.size):
-            shared_mat = overlap_matrix(codes, rows)
+            # the tests and the counts of broken pairs (a < b) read the upper triangle only
+            shared_mat = overlap_matrix(codes, rows, symmetric=False)
             res = dense_connection_tests(shared_mat, rows, k, self.f, self.alpha,
                                          self.min_shared, null)
             keys = res["a"] * self.c + res["b"]  # already sorted
