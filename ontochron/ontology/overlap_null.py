@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from ontochron.ontology.bicm import (
-    BicmFit,
     bernstein_reach,
     fit_bicm,
     overlap_pmf,
@@ -90,10 +89,9 @@ class BicmNull:
 
     name = "bicm"
 
-    def __init__(self, sizes: np.ndarray, popularity: np.ndarray, alpha: float,
-                 init: BicmFit | None = None) -> None:
+    def __init__(self, sizes: np.ndarray, popularity: np.ndarray, alpha: float) -> None:
         sizes = np.asarray(sizes, dtype=np.int64)
-        self.fit = fit_bicm(sizes, popularity, init=init)
+        self.fit = fit_bicm(sizes, popularity)
         self.values, self.index = np.unique(sizes, return_inverse=True)
         self.alpha = alpha
         prob, counts = self.fit.prob, self.fit.d_counts.astype(np.float64)
@@ -190,11 +188,11 @@ class BicmNull:
 
 
 def make_null(kind: str, sizes: np.ndarray, popularity: np.ndarray, n_features: int,
-              alpha: float, init: BicmFit | None = None) -> HypergeomNull | BicmNull:
+              alpha: float) -> HypergeomNull | BicmNull:
     """The null ``kind`` ("bicm" or "hypergeometric") for concepts of ``sizes`` (present
     ones) whose features have ``popularity`` among them."""
     if kind == "bicm":
-        return BicmNull(sizes, popularity, alpha, init)
+        return BicmNull(sizes, popularity, alpha)
     if kind == "hypergeometric":
         return HypergeomNull(sizes, n_features, alpha)
     raise ValueError(f"connection null must be one of {NULLS}, got {kind!r}")

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from ontochron.ingest.snapshot import CodeStack
 from ontochron.ontology.hierarchy import first_stable_steps, hierarchy_edges
 from ontochron.ontology.intervals import intervals_from_occurrences
-from ontochron.ontology.lifecycle import csr_equal, object_full
+from ontochron.ontology.lifecycle import object_full, repeated_checkpoints
 from ontochron.ontology.parallel import ordered_map, workers_for
 from ontochron.ontology.result import Relations
 from ontochron.ontology.stats import bh_qvalues, hypergeom_sf, min_attainable_p
@@ -743,9 +743,9 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
     last_h: dict[str, np.ndarray] | None = None
     first_t = stack.n_steps - 1 if config.at == "last" else 0
     ts = range(first_t, stack.n_steps)
-    repeat = [t > first_t and np.array_equal(stack.present[t], stack.present[t - 1])
-              and csr_equal(_present_codes(stack, t - 1), _present_codes(stack, t))
-              for t in ts]
+    repeat = repeated_checkpoints(stack)
+    repeat[first_t] = False  # the first checkpoint detected has nothing to reuse
+    repeat = repeat[first_t:]
 
     def detect(i: int) -> tuple[StepStructure, dict[str, np.ndarray]] | None:
         if repeat[i]:
