@@ -39,7 +39,35 @@ def _narrow(table: np.ndarray) -> np.ndarray:
     return table
 
 
-class HypergeomNull:
+class _SizePairNull:
+    """What both nulls share: the smallest overlap worth evaluating, from the critical table
+    (``table``, per pair of size indices) when it was built, else the "above the mean" cut
+    of :meth:`_mean_cut` (s <= floor(mean) is at most the median, so p >= 0.5 > alpha),
+    else 1 (alpha >= 0.5)."""
+
+    table: np.ndarray | None
+    alpha: float
+
+    def _mean_cut(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        """floor(E[S]) + 1 for size indices ia, ib (broadcast)."""
+        raise NotImplementedError
+
+    def min_overlap(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        """Smallest overlap worth evaluating for size indices ia x ib (outer product)."""
+        if self.table is not None:
+            return np.take(self.table[ia], ib, axis=1)
+        return self.min_overlap_pairs(ia[:, None], ib[None, :])
+
+    def min_overlap_pairs(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        """:meth:`min_overlap` for the pairs (ia[i], ib[i]) (arrays broadcast)."""
+        if self.table is not None:
+            return self.table[ia, ib]
+        if self.alpha < 0.5:
+            return self._mean_cut(ia, ib)
+        return np.ones(np.broadcast_shapes(np.shape(ia), np.shape(ib)), dtype=np.int64)
+
+
+class HypergeomNull(_SizePairNull):
     """S ~ Hypergeom(n_features, k_a, k_b): a concept's features are a uniform draw."""
 
     name = "hypergeometric"
@@ -58,31 +86,16 @@ class HypergeomNull:
             table[ib, ia] = crit
             self.table = _narrow(table)
 
-    def min_overlap(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        """Smallest overlap worth evaluating for size indices ia x ib (outer product):
-        the critical overlap, else floor(mean) + 1 (s <= floor(mean) is at most the
-        median, p >= 0.5), else 1 when alpha >= 0.5."""
-        if self.table is not None:
-            return np.take(self.table[ia], ib, axis=1)
-        ka, kb = self.values[ia], self.values[ib]
-        if self.alpha < 0.5:
-            return (ka[:, None] * kb[None, :]) // max(self.n_features, 1) + 1
-        return np.ones((ia.size, ib.size), dtype=np.int64)
-
-    def min_overlap_pairs(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        """:meth:`min_overlap` for the pairs (ia[i], ib[i])."""
-        if self.table is not None:
-            return self.table[ia, ib]
-        if self.alpha < 0.5:
-            return self.values[ia] * self.values[ib] // max(self.n_features, 1) + 1
-        return np.ones(ia.size, dtype=np.int64)
+    def _mean_cut(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        # E[S] = k_a k_b / n_features, floored exactly in integers
+        return self.values[ia] * self.values[ib] // max(self.n_features, 1) + 1
 
     def sf(self, s: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
         """p = P(S >= s) for overlaps ``s`` of pairs with size indices (ia, ib)."""
         return hypergeom_sf(s, self.n_features, self.values[ia], self.values[ib])
 
 
-class BicmNull:
+class BicmNull(_SizePairNull):
     """S = sum over features of Bernoulli(p(a, f) p(b, f)) under the BiCM fitted to the
     checkpoint (sizes and popularities kept in expectation): sharing a feature that most
     concepts have is expected, sharing rare ones is evidence."""
@@ -120,24 +133,9 @@ class BicmNull:
                                  max(length, 2))
         return shift, upper_tails(pmf)
 
-    def min_overlap(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        """Smallest overlap worth evaluating for size indices ia x ib (outer product): the
-        critical overlap, else floor(mean) + 1 (the median of a sum of independent
-        Bernoullis is floor or ceil of its mean, so p >= 0.5 below), else 1."""
-        if self.table is not None:
-            return np.take(self.table[ia], ib, axis=1)
-        if self.alpha < 0.5:
-            mean = np.take(self.mean[ia], ib, axis=1)
-            return np.floor(mean - 1e-9).astype(np.int64) + 1
-        return np.ones((ia.size, ib.size), dtype=np.int64)
-
-    def min_overlap_pairs(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-        """:meth:`min_overlap` for the pairs (ia[i], ib[i])."""
-        if self.table is not None:
-            return self.table[ia, ib]
-        if self.alpha < 0.5:
-            return np.floor(self.mean[ia, ib] - 1e-9).astype(np.int64) + 1
-        return np.ones(ia.size, dtype=np.int64)
+    def _mean_cut(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        # the median of a sum of independent Bernoullis is the floor or ceil of its mean
+        return np.floor(self.mean[ia, ib] - 1e-9).astype(np.int64) + 1
 
     def sf(self, s: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
         """p = P(S >= s) for overlaps ``s`` of pairs with size indices (ia, ib), from each
