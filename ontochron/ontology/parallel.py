@@ -52,10 +52,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Itera
 def single_threaded_blas() -> Iterator[None]:
     """Keep BLAS to one thread: its products here are small, where its own threads cost
     more than they give, and the checkpoint threads already use the cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
+    from threadpoolctl import threadpool_limits  # a dependency; imported when analysing
+
     with threadpool_limits(limits=1, user_api="blas"):
         yield

@@ -723,10 +723,6 @@ def _intervals(kind: str, occ: list[tuple[int, dict[str, np.ndarray]]], steps: n
                      valid_from, valid_to, {name: v[ends] for name, v in stats.items()})
 
 
-def _present_codes(stack: CodeStack, t: int) -> sp.csr_array:
-    return sp.csr_array(stack.codes[t][np.flatnonzero(stack.present[t])])
-
-
 def structure_over_time(stack: CodeStack, config: StructureConfig, progress: bool = False,
                         workers: int = 1
                         ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
@@ -750,7 +746,9 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
     def detect(i: int) -> tuple[StepStructure, dict[str, np.ndarray]] | None:
         if repeat[i]:
             return None
-        res = detect_step(_present_codes(stack, ts[i]), config)
+        t = ts[i]
+        res = detect_step(sp.csr_array(stack.codes[t][np.flatnonzero(stack.present[t])]),
+                          config)
         dep = res.dependencies
         return res, hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
 
