@@ -18,6 +18,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 
 from ontochron.errors import StoreError
 from ontochron.graph import embedded as emb
+from ontochron.graph import readonly
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,31 @@ class GraphStore:
         self.close()
 
     def run(self, cypher: str, /, **params: Any) -> list[dict[str, Any]]:
-        """Run a read query and return its rows as dicts."""
-        return self._execute(cypher, params, neo4j.RoutingControl.READ)
+        """Run a read query and return its rows as dicts (read-only: see ``read``)."""
+        return self.read(cypher, params)[1]
+
+    def read(self, cypher: str, params: Mapping[str, Any] | None = None,
+             ) -> tuple[list[str], list[dict[str, Any]]]:
+        """Run a read and return (column names, rows). Read-only on every server: a statement
+        with a writing clause is refused before it is sent, and the read runs in a read-mode
+        transaction that is always rolled back, refused if its summary reports any change."""
+        readonly.check_statement(cypher)
+        try:
+            with self.driver.session(database=self.database,
+                                     default_access_mode=neo4j.READ_ACCESS) as session:
+                tx = session.begin_transaction()
+                try:
+                    result = tx.run(cypher, dict(params or {}))
+                    keys = list(result.keys())
+                    rows = [r.data() for r in result]
+                    summary = result.consume()
+                finally:
+                    tx.rollback()  # a read has nothing to commit
+                    tx.close()
+        except (Neo4jError, DriverError) as exc:
+            raise self._error(exc, "query failed") from exc
+        readonly.check_summary(summary)
+        return keys, rows
 
     def write(self, cypher: str, /, **params: Any) -> list[dict[str, Any]]:
         """Run one write statement in its own (retried) transaction; returns its rows."""

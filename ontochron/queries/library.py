@@ -329,14 +329,16 @@ def _cell(v: Any, csv_mode: bool = False) -> str:
 def run_cypher(store: GraphStore, cypher: str, /, *, write: bool = False,
                **params: Any) -> QueryResult:
     """Run one statement with ``params`` as query parameters; columns keep the statement's
-    RETURN order even with no rows. ``write=True`` routes it as a write."""
+    RETURN order even with no rows. Read-only unless ``write=True`` (then routed as a write)."""
     import neo4j
     from neo4j.exceptions import DriverError, Neo4jError
 
-    routing = neo4j.RoutingControl.WRITE if write else neo4j.RoutingControl.READ
+    if not write:  # read-only, enforced by the store (refused and rolled back otherwise)
+        keys, rows = store.read(cypher, params)
+        return QueryResult.from_records(keys, rows, params=params)
     try:
         records, _, keys = store.driver.execute_query(cypher, params, database_=store.database,
-                                                      routing_=routing)
+                                                      routing_=neo4j.RoutingControl.WRITE)
     except (Neo4jError, DriverError) as exc:
         raise StoreError(f"query failed: {exc}") from exc
     return QueryResult.from_records(list(keys), [r.data() for r in records], params=params)
