@@ -175,22 +175,45 @@ def _tail(path: Path, lines: int = 25) -> str:
     return "\n".join(text[-lines:])
 
 
-def _pdeathsig_preexec() -> Callable[[], None] | None:
-    """Linux, main thread only: a pre-exec hook so the Java child gets SIGTERM if the process
-    that started it dies (no orphans even after SIGKILL). The kernel ties this to the forking
-    *thread*, so a server started from a worker thread would die with that thread: skip it there.
-    libc is resolved here, in the parent, so the child only makes one system call."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        import ctypes
+PRIVATE_UMASK = 0o077  # the server creates every file 0600 and every folder 0700
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # pragma: no cover - non-glibc oddities
-        return None
+
+def make_private(data_dir: str | os.PathLike[str]) -> None:
+    """Give ``data_dir`` and everything in it owner-only modes (folders 0700, files 0600):
+    the graph must not be readable by other local users, who could bypass the password."""
+    root = Path(data_dir)
+    with contextlib.suppress(OSError):
+        os.chmod(root, 0o700)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o600)
+
+
+def _child_preexec() -> Callable[[], None]:
+    """A pre-exec hook for the Java child: umask 077 (so whatever ArcadeDB creates later is
+    private) and, on Linux in the main thread, SIGTERM if the process that started it dies (no
+    orphans even after SIGKILL). The kernel ties PDEATHSIG to the forking *thread*, so a server
+    started from a worker thread would die with that thread: skip it there. libc is resolved
+    here, in the parent, so the child only makes system calls."""
+    prctl = None
+    if sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread():
+        try:
+            import ctypes
+
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):  # pragma: no cover - non-glibc oddities
+            prctl = None
 
     def hook() -> None:  # pragma: no cover - runs in the child between fork and exec
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        os.umask(PRIVATE_UMASK)
+        if prctl is not None:
+            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
     return hook
 
@@ -299,7 +322,8 @@ class EmbeddedServer:
         """Start the server and wait until Bolt answers a query on the database."""
         if self.running:
             return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(self.data_dir)  # also fixes a data dir made before stores were private
         _install_exit_hooks()
         self._acquire_lock()
         try:
@@ -347,7 +371,7 @@ class EmbeddedServer:
         """Create the lock file atomically; refuse if a live process holds it, take over if not."""
         for _ in range(5):
             try:
-                fd = os.open(self.lock_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(self.lock_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 live = read_lock(self.data_dir)
                 if live is not None:
@@ -368,10 +392,12 @@ class EmbeddedServer:
 
     def _write_lock(self, ready: bool = False) -> None:
         tmp = self.lock_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({
-            "pid": self.pid, "owner_pid": os.getpid(), "bolt_port": self.port,
-            "http_port": self.http_port, "database": self.database,
-            "data_dir": str(self.data_dir), "started_at": time.time(), "ready": ready}))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps({
+                "pid": self.pid, "owner_pid": os.getpid(), "bolt_port": self.port,
+                "http_port": self.http_port, "database": self.database,
+                "data_dir": str(self.data_dir), "started_at": time.time(), "ready": ready}))
         os.replace(tmp, self.lock_file)
 
     def _command(self) -> list[str]:
@@ -399,12 +425,13 @@ class EmbeddedServer:
         self.http_port = self.requested_http_port or free_port()
         cmd = self._command()
         log.debug("starting embedded ArcadeDB: bolt port %s, data dir %s", self.port, self.data_dir)
-        (self.data_dir / "log").mkdir(exist_ok=True)
-        with open(self.log_file, "wb") as out:
+        (self.data_dir / "log").mkdir(exist_ok=True, mode=0o700)
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
             self._proc = subprocess.Popen(
                 cmd, cwd=self.data_dir, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_pdeathsig_preexec())
+                preexec_fn=_child_preexec())
         _LIVE.add(self)
         self._write_lock()
 
