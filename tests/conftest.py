@@ -79,3 +79,52 @@ def hand_store(store_target):
         yield store
     finally:
         store.close()
+
+
+# Commands under test run and stop their own embedded server unless a test asks for the
+# background one (tests/test_store_background.py sets a short idle time itself).
+os.environ["ONTOCHRON_STORE_IDLE"] = "0"
+
+
+def _our_servers(root: str) -> list[int]:
+    """Pids of ArcadeDB servers or store keepers whose data dir is under ``root``."""
+    from pathlib import Path
+
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = [a.decode(errors="replace") for a in args]
+        if any(a.startswith(f"-Darcadedb.server.rootPath={root}") for a in text) or (
+                "ontochron.graph.background" in text
+                and any(a.startswith(root) for a in text)):
+            pids.append(int(proc.name))
+    return pids
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing the tests started may outlive them: fail the run if a server is left, and stop
+    it (only servers on this session's temporary folders are looked at)."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    try:
+        root = str(factory.getbasetemp())
+    except Exception:  # no temporary folder was made: nothing can be left
+        return
+    import time
+
+    from ontochron.graph.embedded import pid_alive
+
+    end = time.monotonic() + 15  # a keeper whose server just stopped may still be exiting
+    while (left := [p for p in _our_servers(root) if pid_alive(p)]) and time.monotonic() < end:
+        time.sleep(0.2)
+    if left:
+        from ontochron.graph.embedded import terminate_process
+
+        for pid in left:
+            terminate_process(pid, 10)
+        session.exitstatus = 1
+        print(f"\nERROR: the tests left store processes running (stopped now): {left}")

@@ -17,8 +17,8 @@ import neo4j
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable
 
 from ontochron.errors import StoreError
+from ontochron.graph import background, readonly
 from ontochron.graph import embedded as emb
-from ontochron.graph import readonly
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class GraphStore:
         self.uri = uri  # the Bolt URI actually connected to (never with credentials)
         self.config = config
         self.server = server  # the embedded server this store started (stopped on close)
+        self.last_use_dir: Path | None = None  # a shared embedded store: mark its use on close
 
     def __repr__(self) -> str:
         return f"GraphStore(uri={self.uri!r}, database={self.database!r})"
@@ -181,6 +182,8 @@ class GraphStore:
         """Close the driver, and stop the embedded server if this store started it."""
         try:
             self.driver.close()
+            if self.last_use_dir is not None:
+                background.touch(self.last_use_dir)
         finally:
             if self.server is not None:
                 self.server.stop()
@@ -230,21 +233,31 @@ def connect(uri: str, username: str | None, password: str | None,
 def open_store(uri: str | None = None, *, data_dir: str | os.PathLike[str] | None = None,
                username: str | None = None, password: str | None = None,
                database: str | None = None, config: StoreConfig | None = None,
-               heap: str = "1g", start_timeout: float = 180.0) -> GraphStore:
-    """Open the configured store (see ``StoreConfig.resolve``). For ``embedded`` this reuses a
-    running ``ontochron store serve`` on the same data dir, or starts a private server that
-    ``close()`` stops."""
+               heap: str = "1g", start_timeout: float = 180.0,
+               idle: float | None = None) -> GraphStore:
+    """Open the configured store (see ``StoreConfig.resolve``). For ``embedded`` this reuses the
+    server running on the same data dir (``store serve`` or a background one), else starts a
+    background server that stops after ``idle`` seconds unused ($ONTOCHRON_STORE_IDLE, default
+    300); with ``idle=0`` it starts a private server that ``close()`` stops."""
     cfg = config or StoreConfig.resolve(uri, data_dir=data_dir, username=username,
                                         password=password, database=database)
     if not cfg.embedded:
         return connect(cfg.uri, cfg.username, cfg.password, cfg.database, config=cfg)
     running = emb.wait_for_running(cfg.data_dir, timeout=start_timeout)
+    secs = background.idle_seconds(idle)
+    if running is None and secs > 0:
+        running = background.start(cfg.data_dir, idle=secs, heap=heap,
+                                   database=cfg.database or emb.DEFAULT_DATABASE,
+                                   timeout=start_timeout)
     if running is not None:
         log.info("reusing the embedded store served by pid %s on %s", running.pid,
                  running.bolt_uri)
+        background.touch(cfg.data_dir)
         cfg = replace(cfg, database=running.database)
-        return connect(running.bolt_uri, emb.USERNAME, emb.read_password(cfg.data_dir),
-                       cfg.database, config=cfg)
+        store = connect(running.bolt_uri, emb.USERNAME, emb.read_password(cfg.data_dir),
+                        cfg.database, config=cfg)
+        store.last_use_dir = cfg.data_dir
+        return store
     server = emb.EmbeddedServer(cfg.data_dir, heap=heap,
                                 database=cfg.database or emb.DEFAULT_DATABASE)
     server.start(timeout=start_timeout)
