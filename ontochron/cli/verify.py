@@ -11,9 +11,11 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: parsing the CLI must stay light
+    import numpy as np
+
 
 from ontochron.errors import InputError
 
@@ -101,6 +103,8 @@ def _verify_demo(args: argparse.Namespace, feats: list[int] | None, kw: dict[str
 def load_activations(path: str, d_in: int) -> dict[str, np.ndarray]:
     """Concept name -> (n_inputs, d_in) activations from an .npz; InputError naming the file
     when it is unreadable, not an .npz archive, empty, or an array has the wrong shape."""
+    import numpy as np
+
     try:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -162,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(report: Any) -> None:
+    import numpy as np
     from rich.console import Console
     from rich.table import Table
 
