@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="run id for $run_id (default: the only run in the store)")
     p.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
     p.add_argument("--write", action="store_true",
-                   help="route an ad-hoc --cypher statement as a write")
+                   help="run an ad-hoc --cypher statement as a write (without it, a statement "
+                        "that would change the graph is refused)")
     add_store_arguments(p)
     p.set_defaults(func=cmd_query)
 
