@@ -6,6 +6,9 @@ Reports the median of ``--repeat`` runs of each query. Target: a time slice of ~
 a single-feature lineage <= 200 ms median.
 
     .venv/bin/python bench/bench_queries.py [--intervals 450000] [--extra 60000] [--quick]
+        [--clients 8] [--load-rounds 6]
+
+The load phase then runs every named query from ``--clients`` concurrent driver clients.
 """
 
 from __future__ import annotations
@@ -92,6 +95,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--quick", action="store_true", help="a tenth of the default sizes")
     ap.add_argument("--heap", default="1g")
+    ap.add_argument("--clients", type=int, default=8,
+                    help="concurrent driver clients of the load phase (0: skip it)")
+    ap.add_argument("--load-rounds", type=int, default=6,
+                    help="rounds of every named query per client in the load phase")
     args = ap.parse_args()
     if args.quick:
         args.intervals, args.extra, args.concepts = 45_000, 6_000, 9_000
@@ -140,7 +147,71 @@ def main() -> int:
         for name, fn in cases.items():
             ms, rows = _median_ms(fn, args.repeat)
             print(f"{name:<40} {ms:>10.1f} {rows:>12.0f}")
+        if args.clients > 0:
+            _load(store, ont, args, last)
     return 0
+
+
+def _load(store, ont, args, last: int) -> None:
+    """``--clients`` threads, each with its own driver, run every named query in random order
+    ``--load-rounds`` times; prints throughput and per-query p50/p99 under that load."""
+    import threading
+
+    from ontochron.graph.store import connect
+
+    cfg = store.config
+    uri, db = store.uri, store.database
+    pw = store.server.password if store.server is not None else None
+    if pw is None:
+        from ontochron.graph import embedded as emb
+        pw = emb.read_password(cfg.data_dir)
+    lat: dict[str, list[float]] = {}
+    guard = threading.Lock()
+
+    def client(seed: int) -> None:
+        rng = np.random.default_rng(100 + seed)
+        with connect(uri, "root", pw, db) as gs:
+            def step() -> int:
+                return int(ont.steps[rng.integers(0, ont.steps.size)])
+            calls = {
+                "graph_at_step": lambda: run_query(gs, "graph_at_step", run_id="bench",
+                                                   step=step()),
+                "hierarchy_at_step": lambda: run_query(gs, "hierarchy_at_step", run_id="bench",
+                                                       step=step()),
+                "feature_lineage": lambda: run_query(
+                    gs, "feature_lineage", run_id="bench",
+                    feature=int(rng.integers(0, args.features))),
+                "concept_lineage": lambda: run_query(
+                    gs, "concept_lineage", run_id="bench",
+                    concept=f"concept_{int(rng.integers(0, args.concepts))}"),
+                "diff_checkpoints": lambda: run_query(gs, "diff_checkpoints", run_id="bench",
+                                                      **_pair(step(), last)),
+                "feature_stability": lambda: run_query(gs, "feature_stability", run_id="bench"),
+            }
+            names = list(calls)
+            for _ in range(args.load_rounds):
+                for i in rng.permutation(len(names)):
+                    t0 = time.perf_counter()
+                    calls[names[i]]()
+                    dt = time.perf_counter() - t0
+                    with guard:
+                        lat.setdefault(names[i], []).append(dt)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    total = sum(len(v) for v in lat.values())
+    print(f"load: {args.clients} clients, {total} queries in {wall:.1f}s = "
+          f"{total / wall:.1f} queries/s")
+    print(f"{'query':<24} {'n':>5} {'p50 ms':>9} {'p99 ms':>9}")
+    for name, v in lat.items():
+        ms = np.array(v) * 1000
+        print(f"{name:<24} {ms.size:>5} {np.percentile(ms, 50):>9.1f} "
+              f"{np.percentile(ms, 99):>9.1f}")
 
 
 def _pair(t: int, last: int) -> dict[str, int]:
