@@ -223,3 +223,37 @@ def _concepts_written(server) -> str:
             return "crash" if recs[0]["n"] > 0 else ""
     except neo4j.exceptions.Neo4jError:
         return ""
+
+
+# ------------------------------------------------------------------------- compat scope
+
+def test_compat_honours_no_structure_and_structure_at_last(tmp_path):
+    """--compat reptimeline: --no-structure skips discovery (reptimeline without
+    --discover), --structure-at last runs it on the last snapshot only (its --discover);
+    the tracker's results and connection intervals are the same in every scope."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(ROOT / "bench"))
+    from bench_vs_reptimeline import generate
+
+    src = tmp_path / "run.npz"
+    save_npz([Snapshot.create(s, c, x) for s, c, x in generate(60, 48, 5, 1, 0.1)], src)
+    sums = {}
+    for name, flags in (("all", []), ("last", ["--structure-at", "last"]),
+                        ("none", ["--no-structure"])):
+        out = tmp_path / name
+        assert cli_main(["analyze", str(src), "--compat", "reptimeline", "--out", str(out),
+                         "--quiet", *flags]) == 0
+        sums[name] = json.loads((out / "summary.json").read_text())
+    assert [sums[k]["discovery"] for k in ("all", "last", "none")] == ["all", "last", "none"]
+    for key in ("births", "deaths", "connections", "connection_intervals",
+                "phase_transitions"):
+        assert sums["all"][key] == sums["last"][key] == sums["none"][key]
+    for key in ("duals", "dependencies", "triads"):  # the last snapshot's lists
+        assert sums["all"][key] == sums["last"][key]
+        assert sums["none"][key] == 0
+    assert sums["all"]["dependencies"] > 0
+    # discovery on the last snapshot only: one open interval per relation
+    assert sums["last"]["dependencies_intervals"] == sums["last"]["dependencies"]
+    assert sums["all"]["dependencies_intervals"] >= sums["last"]["dependencies_intervals"]
+    assert sums["none"]["dependencies_intervals"] == 0

@@ -18,7 +18,6 @@ import scipy.sparse as sp
 
 from ontochron.errors import InputError
 
-
 #: Steps must lie in [0, MAX_STEP): the graph's time-slice keys pack a step prefix and a
 #: tree level into one signed 64-bit integer (ontochron/graph/schema.py), and -1 marks an
 #: open interval (docs/ingest.md, "Steps").
