@@ -75,7 +75,7 @@ def _unknown_extension(suffix: str) -> str:
         return (f"{suffix} is a model checkpoint, not a snapshot file; extract the codes first "
                 "(an extractor + iter_extracted, then save_npz: docs/ingest.md, 'From "
                 "checkpoints to snapshots')")
-    return (f"unknown snapshot format for extension {suffix or '(none)'!r}: expected .json "
+    return (f"unknown format for extension {suffix or '(none)'!r}: expected .json "
             f"(reptimeline), .npz or .safetensors, or choose one of {', '.join(FORMATS)} "
             "with --format (format= in Python)")
 
