@@ -73,8 +73,9 @@ def make_case(seed: int, n: int, f: int, t: int, density: float, *, vanish: floa
 CASES = {
     "small": dict(seed=1, n=40, f=12, t=6, density=0.15),
     "vanishing": dict(seed=2, n=50, f=16, t=7, density=0.1, vanish=0.3, jump_at=4),
-    "negative_steps": dict(seed=6, n=30, f=10, t=7, density=0.2,
-                           steps=[-500, -400, -300, -200, 0, 100, 300]),
+    # steps must lie in [0, 2**56) (issue 12): uneven gaps starting at 0 instead of negatives
+    "uneven_steps": dict(seed=6, n=30, f=10, t=7, density=0.2,
+                         steps=[0, 100, 200, 300, 500, 600, 800]),
     "long_jump": dict(seed=5, n=25, f=9, t=12, density=0.2, vanish=0.05, jump_at=7),
     "one_step": dict(seed=7, n=20, f=8, t=1, density=0.3),
     "two_steps": dict(seed=8, n=20, f=8, t=2, density=0.3, vanish=0.3),

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # the driver logs each retry; its final error reaches us as one
+        logging.getLogger("neo4j").setLevel(logging.CRITICAL)  # StoreError line
     try:
         return int(args.func(args) or 0)
     except OntochronError as exc:

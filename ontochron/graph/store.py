@@ -203,8 +203,15 @@ class GraphStore:
         if isinstance(exc, AuthError):
             return StoreError(f"authentication failed at {self.uri}")
         if isinstance(exc, ServiceUnavailable):
-            return StoreError(f"graph store at {self.uri} is unreachable: {exc}")
-        return StoreError(f"{what}: {exc}")
+            # one line: the driver's text spans lines; an embedded store names its log
+            cfg = self.config
+            log_path = (self.server.log_file if self.server is not None else
+                        Path(cfg.data_dir) / emb.LOG_FILE if cfg is not None and cfg.embedded
+                        and cfg.data_dir is not None else None)
+            where = f"; server log {log_path}" if log_path is not None else ""
+            return StoreError(f"{what}: the graph store at {self.uri} stopped answering "
+                              f"(did the server crash?){where}")
+        return StoreError(f"{what}: {' '.join(str(exc).split())}")
 
 
 def connect(uri: str, username: str | None, password: str | None,

@@ -7,6 +7,7 @@ Each turns a batch of model activations (numpy array or torch tensor) into boole
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -328,14 +329,30 @@ class FSQExtractor(Extractor):
 
 class BinaryExtractor(Extractor):
     """A binary bottleneck: feature i is on when ``x[i] > threshold``; continuous is x.
-    Inputs with several axes after the batch axis are flattened."""
+
+    ``x`` are probabilities (e.g. sigmoid outputs) by default; pass ``logits=True`` for
+    pre-sigmoid values, and the threshold stays a probability (0.5 -> logit 0). Values
+    outside [0, 1] with ``logits=False`` and a threshold in (0, 1) draw one warning: they
+    look like logits. Inputs with several axes after the batch axis are flattened.
+    """
 
     name = "binary"
 
-    def __init__(self, threshold: float = 0.5, n_features: int | None = None) -> None:
+    def __init__(self, threshold: float = 0.5, n_features: int | None = None, *,
+                 logits: bool = False) -> None:
         self.threshold = float(threshold)
+        self.logits = bool(logits)
+        if self.logits and not 0.0 < self.threshold < 1.0:
+            raise InputError(f"BinaryExtractor: with logits=True the threshold is a "
+                             f"probability in (0, 1), got {self.threshold}")
+        self._warned = False
         if n_features is not None:
             self.n_features = int(n_features)
+
+    def _cut(self) -> float:
+        """The threshold on the input's scale (the logit of a probability threshold)."""
+        t = self.threshold
+        return float(np.log(t / (1.0 - t))) if self.logits else t
 
     def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         arr = as_numpy(activations)
@@ -348,4 +365,11 @@ class BinaryExtractor(Extractor):
             raise InputError(f"BinaryExtractor: expected {self.n_features} features, "
                              f"got {x.shape[1]}")
         self.n_features = x.shape[1]
-        return x > self.threshold, x
+        if (not self.logits and not self._warned and 0.0 < self.threshold < 1.0 and x.size
+                and (x.min() < 0.0 or x.max() > 1.0)):
+            self._warned = True
+            warnings.warn(f"BinaryExtractor: values outside [0, 1] (min {float(x.min()):.3g}, "
+                          f"max {float(x.max()):.3g}) met the probability threshold "
+                          f"{self.threshold}; if these are logits pass logits=True (or a "
+                          "threshold on their scale)", UserWarning, stacklevel=2)
+        return x > self._cut(), x

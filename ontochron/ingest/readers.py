@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ontochron.errors import InputError
 from ontochron.ingest.checkpoints import list_source, parse_step
 from ontochron.ingest.extractor import as_numpy
-from ontochron.ingest.snapshot import CodeStack, Snapshot, _as_step, check_run
+from ontochron.ingest.snapshot import MAX_STEP, CodeStack, Snapshot, _as_step, check_run, plain
 
 FORMATS = ("reptimeline", "npz", "safetensors")
 EXTENSIONS = {".json": "reptimeline", ".npz": "npz", ".safetensors": "safetensors"}
@@ -46,8 +46,7 @@ def resolve_source(source: str | os.PathLike[str], format: str = "auto") -> tupl
             return format, files
         fmt = EXTENSIONS.get(files[0].suffix.lower())
         if fmt is None:
-            raise InputError(f"unknown format for extension {files[0].suffix or '(none)'!r}; "
-                             f"pass format= one of {', '.join(FORMATS)}", files[0])
+            raise InputError(_unknown_extension(files[0].suffix), files[0])
         return fmt, files
     by_fmt: dict[str, list[Path]] = {}
     for f in files:
@@ -61,9 +60,24 @@ def resolve_source(source: str | os.PathLike[str], format: str = "auto") -> tupl
     if not by_fmt:
         raise InputError("unknown format: no .json, .npz or .safetensors files found", text)
     if len(by_fmt) > 1:
-        raise InputError(f"mixed formats ({', '.join(sorted(by_fmt))}); pass format=", text)
+        raise InputError(f"mixed formats ({', '.join(sorted(by_fmt))}); choose one with "
+                         "--format (format= in Python)", text)
     fmt, chosen = next(iter(by_fmt.items()))
     return fmt, chosen
+
+
+#: extensions of model checkpoints (not snapshot files: their codes must be extracted first)
+CHECKPOINT_EXTENSIONS = (".pt", ".pth", ".ckpt", ".bin", ".pkl")
+
+
+def _unknown_extension(suffix: str) -> str:
+    if suffix.lower() in CHECKPOINT_EXTENSIONS:
+        return (f"{suffix} is a model checkpoint, not a snapshot file; extract the codes first "
+                "(an extractor + iter_extracted, then save_npz: docs/ingest.md, 'From "
+                "checkpoints to snapshots')")
+    return (f"unknown format for extension {suffix or '(none)'!r}: expected .json "
+            f"(reptimeline), .npz or .safetensors, or choose one of {', '.join(FORMATS)} "
+            "with --format (format= in Python)")
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -76,14 +90,28 @@ def _check_binary(codes: np.ndarray, concepts: list[str], steps: list[int], path
     if codes.dtype == np.bool_:
         return
     if codes.dtype.kind not in "biuf":
-        raise InputError(f"codes must be numeric 0/1, got dtype {codes.dtype}", path)
+        where = (0,) * codes.ndim
+        t, c, f = where if codes.ndim == 3 else (0, *where)
+        value = plain(codes[where]) if codes.size else None
+        raise InputError(f"codes must be numeric 0/1: step {steps[t]}, concept "
+                         f"{concepts[c]!r}, feature {f} has {value!r} (values of dtype "
+                         f"{codes.dtype})", path)
     bad = (codes != 0) & (codes != 1)  # NaN is != both
     if not bad.any():
         return
     pos = tuple(int(i) for i in np.argwhere(bad)[0])
     t, c, f = pos if len(pos) == 3 else (0, *pos)
     raise InputError(f"codes must be binary (0/1): step {steps[t]}, concept {concepts[c]!r}, "
-                     f"feature {f} has {codes[pos]!r}", path)
+                     f"feature {f} has {plain(codes[pos])!r}", path)
+
+
+def _first_bad_value(rows: list[list[Any]]) -> tuple[int, int, Any] | None:
+    """(row, position, value) of the first JSON code value that is not 0/1, if any."""
+    for r, row in enumerate(rows):
+        for f, v in enumerate(row):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v not in (0, 1):
+                return r, f, v
+    return None
 
 
 def _check_finite(act: np.ndarray, concepts: list[str], steps: list[int], path: Path) -> None:
@@ -120,7 +148,10 @@ def _reptimeline_snapshot(entry: Any, i: int, path: Path) -> Snapshot:
     for key in ("step", "codes"):
         if key not in entry:
             raise InputError(f"snapshot #{i} is missing required key {key!r}", path)
-    step = _as_step(entry["step"], os.fspath(path))
+    try:
+        step = _as_step(entry["step"], os.fspath(path))
+    except InputError as exc:
+        raise InputError(f"snapshot #{i}: {exc.message}", path) from None
     codes = entry["codes"]
     if not isinstance(codes, dict):
         raise InputError(f"step {step}: 'codes' must be an object concept -> list", path)
@@ -137,11 +168,21 @@ def _reptimeline_snapshot(entry: Any, i: int, path: Path) -> Snapshot:
         j = int(np.argmax(lengths != lengths[0]))
         raise InputError(f"ragged code lengths at step {step}: concept {names[j]!r} has "
                          f"{lengths[j]} values, concept {names[0]!r} has {lengths[0]}", path)
+    if lengths[0] == 0:
+        raise InputError(f"step {step}: codes have no features (concept {names[0]!r} has "
+                         "an empty code)", path)
     try:
         arr = np.array(rows)
     except (ValueError, TypeError):
-        raise InputError(f"step {step}: codes must be lists of 0/1", path) from None
-    if arr.ndim != 2:
+        arr = np.zeros(0, dtype=object)
+    if arr.ndim != 2 or arr.dtype.kind not in "biuf":
+        bad = _first_bad_value(rows)
+        if bad is not None:
+            r, f, v = bad
+            what = "binary (0/1)" if isinstance(v, (int, float)) and not isinstance(
+                v, bool) else "numeric 0/1"
+            raise InputError(f"codes must be {what}: step {step}, concept {names[r]!r}, "
+                             f"feature {f} has {v!r}", path)
         raise InputError(f"step {step}: codes must be flat lists of 0/1", path)
     _check_binary(arr, names, [step], path)
     act = None
@@ -283,10 +324,14 @@ def _int_steps(value: Any, path: Path) -> list[int]:
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise InputError("non-integer steps", path)
     elif arr.dtype.kind not in "iu":
-        raise InputError(f"steps must be integers, got dtype {arr.dtype}", path)
+        raise InputError(f"steps must be integers, got values of dtype {arr.dtype}", path)
     steps = [int(s) for s in arr.tolist()]
     if not steps:
         raise InputError("no snapshots (empty 'steps')", path)
+    bad = [s for s in steps if not 0 <= s < MAX_STEP]
+    if bad:
+        raise InputError(f"step {bad[0]} is out of range: steps must be integers in "
+                         "[0, 2**56)", path)
     return steps
 
 

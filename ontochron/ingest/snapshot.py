@@ -18,17 +18,32 @@ import scipy.sparse as sp
 
 from ontochron.errors import InputError
 
+#: Steps must lie in [0, MAX_STEP): the graph's time-slice keys pack a step prefix and a
+#: tree level into one signed 64-bit integer (ontochron/graph/schema.py), and -1 marks an
+#: open interval (docs/ingest.md, "Steps").
+MAX_STEP = 2 ** 56
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages: ``nan``, not
+    ``np.float64(nan)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
 
 def _as_step(value: Any, source: str | None) -> int:
-    if isinstance(value, (bool, np.bool_)):
+    """An integer step in [0, 2**56); integral floats (``1000.0``) pass, strings do not."""
+    value = plain(value)
+    if isinstance(value, str):
+        raise InputError(f"step must be an integer, got the string {value!r} (write it as "
+                         "a number, not in quotes)", source)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"step must be an integer, got {value!r}", source)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise InputError(f"step must be an integer, got {value!r}", source)
+    if not 0 <= value < MAX_STEP:
+        raise InputError(f"step {value} is out of range: steps must be integers in "
+                         "[0, 2**56)", source)
+    return value
 
 
 def _as_binary_csr(codes: Any, source: str | None, step: int) -> sp.csr_array:
@@ -48,13 +63,13 @@ def _as_binary_csr(codes: Any, source: str | None, step: int) -> sp.csr_array:
                          f"got shape {arr.shape}", source)
     if arr.dtype != np.bool_:
         if arr.dtype.kind not in "biuf":
-            raise InputError(f"step {step}: codes must be numeric 0/1, got dtype {arr.dtype}",
-                             source)
+            raise InputError(f"step {step}: codes must be numeric 0/1, got values of dtype "
+                             f"{arr.dtype}", source)
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise InputError(f"step {step}: codes contain NaN or inf", source)
         if not np.all((arr == 0) | (arr == 1)):
             bad = np.argwhere((arr != 0) & (arr != 1))[0]
-            raise InputError(f"step {step}: codes must be binary (0/1); found {arr[tuple(bad)]!r} "
+            raise InputError(f"step {step}: codes must be binary (0/1); found {plain(arr[tuple(bad)])!r} "
                              f"at concept row {bad[0]}, feature {bad[1]}", source)
     return sp.csr_array(arr.astype(bool, copy=False))
 
@@ -87,6 +102,9 @@ class Snapshot:
             dup = next(c for c in names if c in seen or seen.add(c))  # type: ignore[func-returns-value]
             raise InputError(f"step {step_i}: duplicate concept name {dup!r}", source)
         m = _as_binary_csr(codes, source, step_i)
+        if m.shape[1] == 0:
+            raise InputError(f"step {step_i}: codes have no features (concept "
+                             f"{names[0] if names else '?'!r} has an empty code)", source)
         if m.shape[0] != len(names):
             raise InputError(f"step {step_i}: {len(names)} concepts but codes have "
                              f"{m.shape[0]} rows", source)

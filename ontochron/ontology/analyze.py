@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from ontochron.errors import InputError
-from ontochron.ingest.snapshot import CodeStack
+from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.ontology.config import OntologyConfig
 from ontochron.ontology.connections import ConnectionTracker, StepConnections
 from ontochron.ontology.curves import CURVE_NAMES, feature_weights, step_curves
@@ -60,11 +60,39 @@ def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device:
                                workers=workers if device == "cpu" else 1)
 
 
-def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
+def _as_stack(data: Any) -> CodeStack:
+    """A CodeStack from a CodeStack or an iterable of Snapshots (what extraction yields)."""
+    if isinstance(data, CodeStack):
+        return data
+    if isinstance(data, Snapshot):
+        data = [data]
+    if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+        raise InputError(f"analyze() takes a CodeStack or a list of Snapshots, got "
+                         f"{type(data).__name__} (read files with load_stack)")
+    items = list(data)
+    bad = next((x for x in items if not isinstance(x, Snapshot)), None)
+    if bad is not None:
+        raise InputError(f"analyze() takes a CodeStack or a list of Snapshots, got a list "
+                         f"holding {type(bad).__name__}")
+    return CodeStack.from_snapshots(items)
+
+
+def _discovery_at(config: OntologyConfig | None) -> str:
+    """Compat mode's discovery scope from the native switches: ``structure=False`` -> none,
+    ``StructureConfig(at="last")`` -> the last snapshot, else every checkpoint."""
+    if config is None:
+        return "all"
+    if not config.structure:
+        return "none"
+    return str(getattr(config.structure_config, "at", "all") or "all")
+
+
+def analyze(stack: CodeStack | Iterable[Snapshot], config: OntologyConfig | None = None, *,
             compat: str | None = None, progress: bool = True, device: str = "cpu",
             timings: dict[str, float] | None = None, workers: int | None = None
             ) -> Ontology:
-    """Detect everything over ``stack`` and return an :class:`Ontology`.
+    """Detect everything over ``stack`` (a CodeStack, or a list of Snapshots that is aligned
+    into one) and return an :class:`Ontology`.
 
     ``compat="reptimeline"`` delegates to the reptimeline-compatible detectors. ``device``
     other than "cpu" runs the pair-overlap products with torch on that device. ``workers``
@@ -72,11 +100,12 @@ def analyze(stack: CodeStack, config: OntologyConfig | None = None, *,
     does not depend on it). When a dict is passed as ``timings`` it receives wall seconds
     per phase (the connection time is what the main thread waited for).
     """
+    stack = _as_stack(stack)
     if compat is not None:
         if compat not in COMPAT_MODES:
             raise InputError(f"compat must be one of {COMPAT_MODES}, got {compat!r}")
         from ontochron.ontology.compat_reptimeline import analyze_reptimeline
-        return analyze_reptimeline(stack, progress=progress)
+        return analyze_reptimeline(stack, progress=progress, discovery=_discovery_at(config))
     config = config or OntologyConfig()
     _check_device(device)
     times = timings if timings is not None else {}

@@ -463,17 +463,19 @@ def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
 # analyze
 # ----------------------------------------------------------------------------------------
 
-def _discovery_relations(stack: CodeStack, progress: bool
+def _discovery_relations(stack: CodeStack, progress: bool, at: str = "all"
                          ) -> tuple[Relations, dict[str, Any]]:
-    """Duals, dependencies and significant triads at every checkpoint -> intervals; also the
-    last checkpoint's lists (what BitDiscovery.discover(last snapshot) reports)."""
+    """Duals, dependencies and significant triads at every checkpoint (``at="all"``) or at
+    the last one only (``at="last"``, reptimeline's scope) -> intervals; also the last
+    checkpoint's lists (what BitDiscovery.discover(last snapshot) reports)."""
     T, F = stack.n_steps, stack.n_features
     occ: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]]] = {
         "dual": [], "dependency": [], "triad": []}
     jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]] = []
     job_t: list[int] = []
     last: dict[str, Any] = {}
-    for t in tqdm(range(T), desc="discovery", disable=not progress):
+    for t in tqdm(range(T - 1 if at == "last" else 0, T), desc="discovery",
+                  disable=not progress):
         n = int(stack.order[t].size)
         if n == 0:  # reptimeline raises DiscoveryError on an empty snapshot
             continue
@@ -535,16 +537,31 @@ def _activations(stack: CodeStack) -> Relations:
     return _relations("activates", key // w, key % w, np.full(key.size, -1), vfrom, vto)
 
 
-def analyze_reptimeline(stack: CodeStack, *, progress: bool = False) -> Ontology:
+#: where discovery (duals, dependencies, triads) runs: every checkpoint, the last one only
+#: (reptimeline's ``--discover``), or nowhere (reptimeline without ``--discover``)
+DISCOVERY_AT = ("all", "last", "none")
+
+
+def analyze_reptimeline(stack: CodeStack, *, progress: bool = False,
+                        discovery: str = "all") -> Ontology:
     """Detect everything reptimeline 0.2.2 reports (tracker + discovery on the last snapshot),
-    plus per-checkpoint relation intervals under the same definitions."""
+    plus per-checkpoint relation intervals under the same definitions.
+
+    ``discovery`` is "all" (discovery at every checkpoint, so duals, dependencies and triads
+    get intervals), "last" (the last snapshot only, as reptimeline's CLI) or "none".
+    """
+    if discovery not in DISCOVERY_AT:
+        raise ValueError(f"discovery must be one of {DISCOVERY_AT}, got {discovery!r}")
     rank = _name_rank(stack.concepts)
     births = _births(stack, rank)
     deaths = _deaths(stack, rank)
     conn_ev, conn_rel = _connections(stack, progress)
     curves, changes = _curves(stack)
     phases = _phase_transitions(stack.steps, curves)
-    disc_rel, last = _discovery_relations(stack, progress)
+    if discovery == "none":
+        disc_rel, last = Relations.concat([]), {}
+    else:
+        disc_rel, last = _discovery_relations(stack, progress, discovery)
     F = stack.n_features
     n_dep = np.zeros(F, dtype=np.int64)
     if last:
@@ -560,7 +577,7 @@ def analyze_reptimeline(stack: CodeStack, *, progress: bool = False) -> Ontology
               "triadic_min_interaction": TRIADIC_MIN_INTERACTION,
               "triadic_min_support": TRIADIC_MIN_SUPPORT, "n_permutations": N_PERMUTATIONS,
               "permutation_seed": PERM_SEED, "bh_alpha": BH_ALPHA, "phase_sigma": PHASE_SIGMA,
-              "hierarchy_window": HIERARCHY_WINDOW}
+              "hierarchy_window": HIERARCHY_WINDOW, "discovery": discovery}
     relations = Relations.concat([conn_rel, disc_rel])
 
     def rows(kind: str, open_only: bool = False) -> int:
@@ -577,6 +594,7 @@ def analyze_reptimeline(stack: CodeStack, *, progress: bool = False) -> Ontology
                "n_concepts": stack.n_concepts, "n_features": F,
                "first_step": int(stack.steps[0]), "last_step": int(stack.steps[-1]),
                "mode": "reptimeline", "ontochron_version": __version__, "structure": False,
+               "discovery": discovery,
                "thresholds": dict(config)}
     return Ontology(
         steps=stack.steps.copy(), concepts=list(stack.concepts), n_features=F,
