@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -49,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"step {res.step}: {n['found']} found, {n['missing']} missing, "
               f"{n['contradicted']} contradicted of {a.expected} expected relations; "
               f"F1 {f1}; {len(res.corrections)} suggested corrections; "
-              f"report: {args.out}/report.txt", file=sys.stdout)
+              f"report: {os.path.join(args.out, 'report.txt')}", file=sys.stdout)
     return 0

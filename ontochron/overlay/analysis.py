@@ -33,6 +33,10 @@ from ontochron.overlay.source import Intervals, OverlayData
 Rel = tuple[str, str, str]  # (kind, a, b) by primitive name; dependency a = child
 
 
+def _g(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
 def _num(x: Any) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
@@ -174,7 +178,10 @@ class Overlay:
             if structure and found_row:
                 ev.update({f"analysis_{k}": v for k, v in
                            _stats_of(self.od.relations[kind], row).items()})
-                verdict, reason = "found", f"detected by the analysis (q={ev['analysis_q_value']})"
+                stat = ev.get("analysis_phi") if kind == "dual" else ev.get("analysis_confidence")
+                verdict, reason = "found", (
+                    f"detected by the analysis ({'phi' if kind == 'dual' else 'confidence'}="
+                    f"{_g(stat)}, q={_g(ev['analysis_q_value'])})")
             elif not structure and self.native_found(kind, st):
                 ev["q_native"] = st["q_native"]
                 verdict, reason = "found", f"overlay native test q={st['q_native']:.3g}"
@@ -187,7 +194,7 @@ class Overlay:
                            _stats_of(self.od.relations[kind], rev).items()})
                 verdict = "contradicted"
                 reason = (f"the reverse dependency holds (confidence="
-                          f"{ev['reverse_confidence']}, q={ev['reverse_q_value']})")
+                          f"{_g(ev['reverse_confidence'])}, q={_g(ev['reverse_q_value'])})")
             elif kind == "dependency" and st["q_contra"] <= self.alpha:
                 verdict = "contradicted"
                 reason = (f"child active without the parent: P(parent|child)="
@@ -197,7 +204,7 @@ class Overlay:
                 if st["n_a"] == 0 or st["n_b"] == 0:
                     reason = f"feature {fa if st['n_a'] == 0 else fb} is not active"
                 elif kind == "dual":
-                    reason = f"not detected (phi={st['phi']}, n_ab={st['n_ab']})"
+                    reason = f"not detected (phi={_g(st['phi'])}, n_ab={st['n_ab']})"
                 else:
                     reason = (f"not detected (P(parent|child)={st['confidence']:.3g}, "
                               f"n_ab={st['n_ab']})")

@@ -4,6 +4,7 @@ dependency intervals with their native statistics and each feature's first stabl
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,5 +135,16 @@ def load_run_overlay(store: Any, run_id: str) -> OverlayData:
             {c: _floats([r.get(c) for r in rows], n) for c in STAT_COLUMNS[kind]})
     rows = store.run(load_cypher("viz/cypher/overlay_features"), run_id=run_id)
     idx = np.array([int(r["feature"]) for r in rows], dtype=np.int64)
+    if idx.size:  # Run.n_features is absent when the run was written by write_ontology
+        data.n_features = max(data.n_features, int(idx.max()) + 1)
     stable = _stable([r.get("first_stable_step") for r in rows], data.n_features, idx)
-    return OverlayData(data, rel, stable, _structure(data.summary), f"run {run_id}")
+    head = store.run(load_cypher("viz/cypher/overlay_run_config"), run_id=run_id)
+    summary = dict(data.summary)
+    if head and head[0].get("config"):
+        try:
+            summary["thresholds"] = json.loads(head[0]["config"])
+        except json.JSONDecodeError:
+            pass
+    if head and head[0].get("mode"):
+        summary["mode"] = head[0]["mode"]
+    return OverlayData(data, rel, stable, _structure(summary), f"run {run_id}")
