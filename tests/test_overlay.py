@@ -278,13 +278,17 @@ def test_docs_examples_run(tmp_path, monkeypatch):
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "docs" / "overlay.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(bash|python)\n(.*?)```", text, re.S)
-    assert blocks
+    blocks = re.findall(r"```(bash|python|text)\n(.*?)```", text, re.S)
+    assert sum(lang != "text" for lang, _ in blocks) >= 5
     env = {**__import__("os").environ, "PYTHONPATH": str(root),
            "PATH": f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}"}
-    for lang, code in blocks:
+    for i, (lang, code) in enumerate(blocks):
+        if lang == "text":
+            continue
         cmd = ["bash", "-euo", "pipefail", "-c", code] if lang == "bash" else \
             [sys.executable, "-c", code]
         r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                            timeout=600)
         assert r.returncode == 0, (code, r.stdout, r.stderr)
+        if lang == "bash" and i + 1 < len(blocks) and blocks[i + 1][0] == "text":
+            assert r.stdout == blocks[i + 1][1], code  # the sample output is the real one
