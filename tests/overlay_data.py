@@ -14,7 +14,7 @@ def planted_codes(n: int = 160, seed: int = 0) -> np.ndarray:
     """One concept x feature code with planted relations:
     f1 -> f0 (dependency), f2 ~ f3 (dual), f4 == f5 (positively associated),
     f10 -> f9 (dependency), f11 -> f0, f12 -> f2 (dependencies), f7 never on,
-    f8 on at random (unassigned), f13 independent noise."""
+    f8 on at random (unassigned), f13 independent noise, f14 -> f9 (unassigned)."""
     rng = np.random.default_rng(seed)
     x = np.zeros((n, N_FEATURES), dtype=np.int8)
     x[:, 0] = rng.random(n) < 0.5
@@ -29,6 +29,7 @@ def planted_codes(n: int = 160, seed: int = 0) -> np.ndarray:
     x[:, 12] = x[:, 2] & (rng.random(n) < 0.5)
     x[:, 8] = rng.random(n) < 0.3
     x[:, 13] = rng.random(n) < 0.3
+    x[:, 14] = x[:, 9] & (rng.random(n) < 0.5)
     return x
 
 
@@ -42,7 +43,7 @@ def planted_stack(n: int = 160):
     for s in STEPS:
         x = final.copy()
         if s < 200:
-            late = [1, 4, 5, 10, 11, 12, 8, 13]
+            late = [1, 4, 5, 10, 11, 12, 8, 13, 14]
             x[:, late] = rng.random((n, len(late))) < 0.3
         frames.append((s, names, x))
     return stack_from_dense(frames)
@@ -62,4 +63,5 @@ HYPOTHESIS = {"primitives": [
     {"name": "u", "feature": 12, "layer": 2, "depends_on": ["root"]},            # swapped
     {"name": "w", "feature": 11, "layer": 2, "depends_on": ["left"]},            # swapped
     {"name": "noise", "feature": 13, "layer": 2, "depends_on": ["right"]},       # missing
+    {"name": "stray", "feature": 15, "layer": 2, "depends_on": ["kid"]},         # move to 14
 ]}

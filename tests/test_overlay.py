@@ -73,16 +73,20 @@ def test_discovered_dead_unassigned_and_swaps(result):
     assert ("reverse_dependency", "kid") in actions
     assert ("remove_dual", "same_a") in actions
     assert ("drop", "ghost") in actions
+    move = next(c for c in result.corrections if c.action == "move" and c.subject == "stray")
+    assert move.evidence["to_feature"] == 14 and move.evidence["found_after"] == 1
+    assert ("drop", "stray") not in actions          # the move explains the dead feature
+    assert ("active_but_unassigned", 14) in feats
 
 
 def test_agreement_score_is_f1_of_expected_against_discovered(result):
     a = result.agreement
     found = sum(v.verdict == "found" for v in result.expected)
     disc = sum(d.status != "implied" for d in result.discovered)
-    assert a.matched == found == 2 and a.expected == len(result.expected) == 7
+    assert a.matched == found == 2 and a.expected == len(result.expected) == 8
     assert a.discovered == disc
-    assert a.f1 == pytest.approx(2 * found / (7 + disc))
-    assert a.precision == pytest.approx(found / disc) and a.recall == pytest.approx(2 / 7)
+    assert a.f1 == pytest.approx(2 * found / (8 + disc))
+    assert a.precision == pytest.approx(found / disc) and a.recall == pytest.approx(2 / 8)
 
 
 def test_emergence_layers_and_duals(result, planted):
@@ -204,7 +208,7 @@ def test_cli_on_an_analysis_dir(planted, tmp_path, capsys):
     assert main(["overlay", str(d / "hyp.json"), "--analysis", str(d / "analysis"),
                  "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "2 found, 3 missing, 2 contradicted of 7 expected" in said
+    assert "2 found, 4 missing, 2 contradicted of 8 expected" in said
     with (out / "expected.csv").open(newline="") as fh:
         rows = {(r["a"], r["b"]): r for r in csv.DictReader(fh)}
     assert rows[("kid", "mom")]["verdict"] == "contradicted"

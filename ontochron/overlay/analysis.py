@@ -459,7 +459,8 @@ class Overlay:
                 votes.update(g for g in cands if g != prim.feature)
             if not votes:
                 continue
-            g, n = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+            # most relations satisfied; on ties a feature no primitive holds, then the lowest
+            g, n = min(votes.items(), key=lambda kv: (-kv[1], kv[0] in by_feature, kv[0]))
             if n > cur:
                 held = by_feature.get(g)
                 out.append(Correction(
@@ -525,7 +526,9 @@ class Overlay:
                                    "relations": s.relations}))
         moves = self.moves(duals, deps)
         swapped = {s.a for s in swaps} | {s.b for s in swaps}
-        out.extend(m for m in moves if m.subject not in swapped)
+        # a move to a feature no primitive holds stands next to any swap of the same primitive
+        out.extend(m for m in moves if m.subject not in swapped
+                   or m.evidence["to_feature"] not in self.hyp.by_feature)
         moved = {m.subject for m in moves}
         for f in findings:
             if f.kind == "dead_but_assigned" and f.primitive not in moved | swapped:
