@@ -64,6 +64,8 @@ def test_discovered_dead_unassigned_and_swaps(result):
     assert disc[("dependency", "u", "left")] == "unexpected"     # f12 -> f2 is real
     feats = {(f.kind, f.feature) for f in result.features}
     assert ("dead_but_assigned", 7) in feats                     # ghost never fires
+    ghost = next(f for f in result.features if f.primitive == "ghost")
+    assert ghost.active_concepts == 0 and ghost.last_active_step is None
     assert ("active_but_unassigned", 8) in feats
     assert ("active_but_unassigned", 6) not in feats             # never on
     swaps = {(s.a, s.b): s for s in result.swaps}
@@ -296,3 +298,27 @@ def test_docs_examples_run(tmp_path, monkeypatch):
         assert r.returncode == 0, (code, r.stdout, r.stderr)
         if lang == "bash" and i + 1 < len(blocks) and blocks[i + 1][0] == "text":
             assert r.stdout == blocks[i + 1][1], code  # the sample output is the real one
+
+
+def test_a_feature_that_dies_reports_its_last_active_step(tmp_path):
+    import numpy as np
+
+    from tests.synthetic import stack_from_dense
+
+    rng = np.random.default_rng(3)
+    names = [f"c{i}" for i in range(40)]
+    frames = []
+    for s in (0, 10, 20, 30):
+        x = (rng.random((40, 4)) < 0.5).astype(np.int8)
+        if s >= 20:
+            x[:, 0] = 0  # feature 0 dies at step 20
+        frames.append((s, names, x))
+    write_outputs(analyze(stack_from_dense(frames), progress=False), tmp_path / "a")
+    hyp = parse_hypothesis({"primitives": [{"name": "gone", "feature": 0},
+                                           {"name": "kept", "feature": 1}]})
+    res = overlay(hyp, analysis=tmp_path / "a")
+    dead = {f.primitive: f for f in res.features if f.kind == "dead_but_assigned"}
+    assert set(dead) == {"gone"} and dead["gone"].last_active_step == 10
+    assert {f.feature for f in res.features if f.kind == "active_but_unassigned"} == {2, 3}
+    early = overlay(hyp, analysis=tmp_path / "a", at=10)
+    assert not [f for f in early.features if f.kind == "dead_but_assigned"]

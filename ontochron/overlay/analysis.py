@@ -143,7 +143,6 @@ class Overlay:
                 q = bh_qvalues(np.array([s[f"p_{key}"] for s in out.values()]), m)
                 for s, v in zip(out.values(), q, strict=True):
                     s[f"q_{key}"] = float(v)
-        self._counts = counts
         return out
 
     def native_found(self, kind: str, st: dict[str, Any]) -> bool:
@@ -377,19 +376,16 @@ class Overlay:
     def feature_findings(self, step: int) -> list[FeatureFinding]:
         counts = self._counts_at(step)
         r = self.run
-        last = np.full(self.od.n_features, -1, dtype=np.int64)
-        started = r.vf <= step
-        np.maximum.at(last, r.feature[started], r.vf[started])
         steps = self.run.steps
         out = []
         for p in self.hyp.primitives:
             if counts[p.feature] == 0:
-                # last checkpoint <= step at which the feature was on
-                on = r.feature == p.feature
-                ends = np.minimum(r.vt[on], step + 1)
+                # last checkpoint <= step at which the feature was on: the one before the
+                # latest end of an interval that started by then
+                on = (r.feature == p.feature) & (r.vf <= step)
                 ls = None
-                if on.any() and (r.vf[on] <= step).any():
-                    k = steps[(steps < ends.max())]
+                if on.any():
+                    k = steps[steps < r.vt[on].max()]
                     ls = int(k[-1]) if k.size else None
                 out.append(FeatureFinding("dead_but_assigned", p.feature, p.name, 0, ls))
         assigned = set(self.feat.values())
