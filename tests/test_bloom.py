@@ -34,7 +34,7 @@ def test_one_category_per_schema_label(perspective):
     cats = perspective["categories"]
     labels = [c["labels"] for c in cats]
     assert all(len(x) == 1 for x in labels)
-    assert {x[0] for x in labels} == set(NODE_LABELS) | {"Label", "CausalTest"}
+    assert {x[0] for x in labels} == set(NODE_LABELS) | {"Label", "CausalTest", "Primitive"}
     assert len(cats) == len({c["id"] for c in cats}) == len(labels)
     assert set(perspective["labels"]) == {x[0] for x in labels}
     for c in cats:
@@ -97,7 +97,13 @@ def test_search_phrases_pass_the_neo4j_grammar(tmp_path):
 
 
 def test_search_phrases_run_on_the_server(graph_store):
+    from ontochron.overlay import overlay
+    from ontochron.overlay.hypothesis import parse_hypothesis
+
     ingest_hand_run(graph_store)
+    hyp = parse_hypothesis({"primitives": [{"name": "p", "feature": 0},
+                                           {"name": "c", "feature": 2, "depends_on": ["p"]}]})
+    overlay(hyp, run=RUN, store=graph_store, write=True)  # Primitive nodes, EXPECTS_*
     n = {}
     for ph in search_phrases():
         rows = graph_store.run(ph.cypher, **{p[0]: SAMPLE[p[0]] for p in ph.params})

@@ -66,6 +66,9 @@ CATEGORIES: dict[str, tuple[str, float, list[str], list[tuple[str, str]]]] = {
                ("model", _STR), ("score", _FLOAT), ("step", _INT), ("feature", _INT),
                ("explanation", _STR), ("confidence", _FLOAT), ("prompt_version", _STR),
                ("created_at", _STR), ("evidence_hash", _STR)]),
+    "Primitive": ("#F4A261", 2.5, ["name"],
+                  [("run_id", _STR), ("name", _STR), ("feature", _INT), ("layer", _INT),
+                   ("definition", _STR), ("hypothesis", _STR)]),
 }
 # relationship type -> (colour, [(property, data type)])
 RELATIONSHIPS: dict[str, tuple[str, list[tuple[str, str]]]] = {
@@ -84,6 +87,11 @@ RELATIONSHIPS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "WITH_CONCEPT": ("#D9D9D9", [("run_id", _STR)]),
     "DESCRIBES": ("#ECB5C9", _INTERVAL),
     "TESTS": ("#569480", []),
+    "ASSIGNED_TO": ("#F4A261", [("run_id", _STR)]),
+    "EXPECTS_DEPENDENCY": ("#2A9D8F", [*_INTERVAL, ("status", _STR), ("confidence", _FLOAT),
+                                       ("q_value", _FLOAT), ("q_contra", _FLOAT)]),
+    "EXPECTS_DUAL": ("#E76F51", [*_INTERVAL, ("status", _STR), ("phi", _FLOAT),
+                                 ("q_value", _FLOAT), ("q_contra", _FLOAT)]),
 }
 _BLOOM_TYPES = {"int": "Integer", "float": "Float", "string": "String", "bool": "Boolean"}
 _PHRASE = re.compile(r"^//\s*@phrase\s+(.+)$", re.M)

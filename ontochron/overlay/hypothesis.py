@@ -1,0 +1,201 @@
+"""Read a hypothesis file: named primitives assigned to features, with a layer, expected
+dependencies and an expected dual partner (ontochron's JSON/YAML layout or reptimeline's
+``primitivos.json``), validated into typed, frozen dataclasses."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ontochron.errors import InputError
+
+# our key -> accepted spellings (ontochron first, then reptimeline's primitivos.json)
+_KEYS = {"name": ("name", "nombre"), "feature": ("feature", "bit"),
+         "layer": ("layer", "capa"), "depends_on": ("depends_on", "deps"),
+         "dual": ("dual",), "definition": ("definition", "def")}
+_KNOWN = {k for v in _KEYS.values() for k in v} | {"primo", "prime", "lineage"}
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One stated primitive: expected on ``feature`` (a feature index, or a lineage id when
+    the run has lineages: ``Feature.index`` either way)."""
+
+    name: str
+    feature: int
+    layer: int = 0
+    depends_on: tuple[str, ...] = ()
+    dual: str | None = None
+    definition: str = ""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A validated set of primitives (names unique, one primitive per feature, acyclic
+    expected dependencies, duals symmetric)."""
+
+    primitives: tuple[Primitive, ...]
+    source: str = ""
+
+    @cached_property
+    def by_name(self) -> dict[str, Primitive]:
+        return {p.name: p for p in self.primitives}
+
+    @cached_property
+    def by_feature(self) -> dict[int, Primitive]:
+        return {p.feature: p for p in self.primitives}
+
+    @cached_property
+    def dependencies(self) -> list[tuple[str, str]]:
+        """Expected (child, parent) pairs as stated, in file order."""
+        return [(p.name, d) for p in self.primitives for d in p.depends_on]
+
+    @cached_property
+    def duals(self) -> list[tuple[str, str]]:
+        """Expected dual pairs, once each, the primitive on the lower feature first."""
+        out = set()
+        for p in self.primitives:
+            if p.dual is not None:
+                q = self.by_name[p.dual]
+                out.add((p.name, q.name) if p.feature < q.feature else (q.name, p.name))
+        return sorted(out, key=lambda ab: (self.by_name[ab[0]].feature,
+                                           self.by_name[ab[1]].feature))
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The expected dependency DAG, edges child -> parent."""
+        g = nx.DiGraph()
+        g.add_nodes_from(p.name for p in self.primitives)
+        g.add_edges_from(self.dependencies)
+        return g
+
+    def closure(self, name: str) -> set[str]:
+        """Every primitive ``name`` depends on, directly or transitively."""
+        return set(nx.descendants(self.graph, name))
+
+
+def _field(entry: dict[str, Any], key: str) -> Any:
+    for k in _KEYS[key]:
+        if k in entry:
+            return entry[k]
+    return None
+
+
+def _int(value: Any, what: str, where: str, src: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{where}: {what!r} must be an integer, got {value!r}", src)
+    return value
+
+
+def parse_hypothesis(data: Any, source: str = "", n_features: int | None = None
+                     ) -> Hypothesis:
+    """Validate a loaded hypothesis document; ``n_features`` bounds the feature indices."""
+    if not isinstance(data, dict):
+        raise InputError("a hypothesis must be a mapping with a 'primitives' list", source or None)
+    entries = data.get("primitives", data.get("primitivos"))
+    if not isinstance(entries, list) or not entries:
+        raise InputError("needs a non-empty 'primitives' (or 'primitivos') list", source or None)
+    src = source or None
+    prims: list[Primitive] = []
+    names: dict[str, int] = {}
+    features: dict[int, str] = {}
+    for i, e in enumerate(entries):
+        where = f"primitive #{i}"
+        if not isinstance(e, dict):
+            raise InputError(f"{where} must be a mapping, got {type(e).__name__}", src)
+        name = _field(e, "name")
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(f"{where}: missing or empty 'name' (or 'nombre')", src)
+        where = f"primitive {name!r}"
+        if name in names:
+            raise InputError(f"{where}: the name is used twice (entries #{names[name]} "
+                             f"and #{i})", src)
+        names[name] = i
+        feat = _field(e, "feature")
+        if feat is None:
+            raise InputError(f"{where}: missing 'feature' (or 'bit')", src)
+        feat = _int(feat, "feature", where, src)
+        if feat < 0 or (n_features is not None and feat >= n_features):
+            raise InputError(f"{where}: feature {feat} is out of range (the run has "
+                             f"{n_features} features: 0..{(n_features or 0) - 1})"
+                             if n_features is not None else
+                             f"{where}: feature {feat} must be >= 0", src)
+        if feat in features:
+            raise InputError(f"{where}: feature {feat} is already assigned to primitive "
+                             f"{features[feat]!r}", src)
+        features[feat] = name
+        layer = _field(e, "layer")
+        layer = 0 if layer is None else _int(layer, "layer", where, src)
+        deps = _field(e, "depends_on")
+        deps = [] if deps is None else deps
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            raise InputError(f"{where}: 'depends_on' (or 'deps') must be a list of primitive "
+                             f"names, got {deps!r}", src)
+        if len(set(deps)) != len(deps):
+            raise InputError(f"{where}: a dependency is listed twice in {deps!r}", src)
+        dual = _field(e, "dual")
+        if dual is not None and not isinstance(dual, str):
+            raise InputError(f"{where}: 'dual' must be a primitive name, got {dual!r}", src)
+        definition = _field(e, "definition")
+        definition = "" if definition is None else definition
+        if not isinstance(definition, str):
+            raise InputError(f"{where}: 'definition' (or 'def') must be text", src)
+        unknown = sorted(set(e) - _KNOWN)
+        if unknown:
+            raise InputError(f"{where}: unknown field {unknown[0]!r} (known: name, feature, "
+                             f"layer, depends_on, dual, definition, or reptimeline's nombre, "
+                             f"bit, capa, deps, dual, def)", src)
+        prims.append(Primitive(name, feat, layer, tuple(deps), dual or None, definition))
+    by_name = {p.name: p for p in prims}
+    for p in prims:
+        for d in p.depends_on:
+            if d not in by_name:
+                raise InputError(f"primitive {p.name!r}: unknown dependency {d!r}", src)
+            if d == p.name:
+                raise InputError(f"primitive {p.name!r}: depends on itself", src)
+        if p.dual is not None:
+            if p.dual not in by_name:
+                raise InputError(f"primitive {p.name!r}: unknown dual {p.dual!r}", src)
+            if p.dual == p.name:
+                raise InputError(f"primitive {p.name!r}: is its own dual", src)
+            back = by_name[p.dual].dual
+            if back is not None and back != p.name:
+                raise InputError(f"primitive {p.name!r}: dual {p.dual!r} names another dual "
+                                 f"({back!r})", src)
+    hyp = Hypothesis(tuple(prims), source)
+    try:
+        cycle = nx.find_cycle(hyp.graph)
+    except nx.NetworkXNoCycle:
+        return hyp
+    chain = " -> ".join([a for a, _ in cycle] + [cycle[0][0]])
+    raise InputError(f"primitive {cycle[0][0]!r}: the expected dependencies form a cycle "
+                     f"({chain})", src)
+
+
+def load_hypothesis(path: str | os.PathLike[str], n_features: int | None = None
+                    ) -> Hypothesis:
+    """Read a hypothesis from a .json, .yaml or .yml file (or reptimeline's primitivos.json)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the hypothesis: {exc}", p) from None
+    if p.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(f"not valid YAML: {exc}", p) from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc}", p) from None
+    return parse_hypothesis(data, str(p), n_features)
