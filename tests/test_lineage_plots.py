@@ -10,8 +10,8 @@ import pytest
 
 from ontochron.cli import main
 from ontochron.errors import InputError
-from ontochron.viz import from_ontology, load_analysis, read_lineage_files, render_all
 from ontochron.viz import drift as drift_plot
+from ontochron.viz import from_ontology, load_analysis, read_lineage_files, render_all
 from ontochron.viz import lineage as flow
 from tests import lineage_files
 from tests.test_plots import _write_analysis, check_html, check_png, small_ontology

@@ -143,7 +143,7 @@ def test_swimlane_lanes_chosen_by_switches_and_grouped_by_layer():
     # car·f3 1, car·f0 1 -> per feature f1 3, f0 1, f2 1, f3 1. Features take turns: f1's best
     # (cat·f1), then the longest 1-switch pair of another feature (car·f3, 30 steps).
     d = lanes(data, top=2)
-    assert sorted(zip([g["feature"] for g in d["groups"]], d["labels"])) == [(1, "cat"),
+    assert sorted(zip([g["feature"] for g in d["groups"]], d["labels"], strict=True)) == [(1, "cat"),
                                                                              (3, "car")]
     # groups ordered by hierarchy layer at the last step: f3 is a root (0->3 ended), f1 layer 1
     assert [(g["feature"], g["layer"]) for g in d["groups"]] == [(3, 0), (1, 1)]
