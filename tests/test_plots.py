@@ -261,6 +261,7 @@ def test_plot_from_a_stored_run(graph_store, bolt_server, tmp_path, monkeypatch)
     w("UNWIND $cs AS c CREATE (:Concept {run_id: $r, name: c.n, index: c.i})", r=r,
       cs=[{"n": "cat", "i": 0}, {"n": "dog", "i": 1}])
     w("UNWIND range(0, 2) AS i CREATE (:Feature {run_id: $r, index: i})", r=r)
+    w("MATCH (f:Feature {run_id: $r, index: 2}) SET f.label = 'dog-ness'", r=r)
     w("UNWIND $rows AS x MATCH (c:Concept {run_id: $r, index: x.c}), "
       "(f:Feature {run_id: $r, index: x.f}) CREATE (c)-[:ACTIVATES {run_id: $r, "
       "valid_from: x.a, valid_to: x.b}]->(f)", r=r,
@@ -282,6 +283,7 @@ def test_plot_from_a_stored_run(graph_store, bolt_server, tmp_path, monkeypatch)
     assert sorted(data.relations["kind"].tolist()) == ["connection", "hierarchy"]
     assert sorted(data.events["kind"].tolist()) == ["birth", "phase_transition"]
     assert data.causal[0]["feature"] == 2
+    assert data.feature_labels == {2: "dog-ness"}
     assert layers(data).tolist() == [[0, 0], [1, 1], [1, 1]]
 
     monkeypatch.setenv("NEO4J_USERNAME", bolt_server.username)
@@ -327,3 +329,29 @@ def test_analysis_dir_written_by_outputs_round_trips(tmp_path):
     n = sum(v.size for v in phases.by_metric(got).values())
     assert n == ont.summary["phase_transitions"]
     assert phases.title(got).startswith(f"Phase dashboard: {n} phase transition")
+
+
+def test_docs_plots_examples_run(tmp_path, monkeypatch, capsys):
+    """docs/plots.md's Python and CLI examples, executed as written; outputs as shown."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plots.md").read_text()
+    monkeypatch.chdir(tmp_path)
+    py = doc.split("<!-- example: plots-python -->", 1)[1]
+    code, out = re.search(r"```python\n(.*?)```\s*```text\n(.*?)```", py, re.S).groups()
+    exec(compile(code, "docs/plots.md", "exec"), {})
+    assert capsys.readouterr().out == out
+    sh = doc.split("<!-- example: plots-cli -->", 1)[1]
+    cmds, out = re.search(r"```bash\n(.*?)```\s*```text\n(.*?)```", sh, re.S).groups()
+    for line in cmds.strip().splitlines():
+        argv = shlex.split(line)
+        if argv[0] == "ls":
+            assert "\n".join(sorted(p.name for p in Path(argv[1]).iterdir())) + "\n" == out
+        else:
+            assert argv[0] == "ontochron" and main(argv[1:]) == 0
+    for name in re.findall(r"!\[[^\]]*\]\((img/[^)]+)\)", doc):   # pictures exist and are small
+        p = Path(__file__).resolve().parents[1] / "docs" / name
+        check_png(p)
+        assert p.stat().st_size < 200_000

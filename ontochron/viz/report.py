@@ -175,7 +175,12 @@ def graph_views(data: PlotData, max_nodes: int = MAX_NODES) -> dict[str, Any]:
             np.minimum.at(key, np.r_[ia, ib], np.r_[vf_k, vf_k])
         col, col_keys = _columns(key)
         ncol = len(col_keys)
-        xs = np.linspace(70, _W - 150, ncol) if ncol > 1 else np.array([_W / 2])
+        per = 20                                  # rows per sub-column (25 px apart)
+        nsub = np.maximum(1, -(-np.bincount(col, minlength=ncol) // per))
+        # columns get width in proportion to their sub-columns, so a crowded column spreads
+        slot = (_W - 190) / max(int(nsub.sum()) - 1, 1)
+        left = 70 + slot * np.r_[0, np.cumsum(nsub)[:-1]]
+        xs = left + slot * (nsub - 1) / 2 if nsub.sum() > 1 else np.array([_W / 2])
         x, y = np.zeros(k), np.zeros(k)
         row = np.zeros(k)
         kdeg = deg[keep]
@@ -192,13 +197,12 @@ def graph_views(data: PlotData, max_nodes: int = MAX_NODES) -> dict[str, Any]:
             else:
                 bary = np.zeros(k)
             mem = mem[np.lexsort((nodes[keep][mem], -kdeg[mem], bary[mem]))]
-            per = max(1, int((_BOTTOM - _TOP) // 16))
-            sub = np.arange(mem.size) // per        # overflow: staggered sub-columns
+            sub = np.arange(mem.size) // per        # overflow: side-by-side sub-columns
             pos = np.arange(mem.size) % per
             nrow = min(mem.size, per)
             row[mem] = (pos + 0.5) / max(nrow, 1)
-            y[mem] = _TOP + (_BOTTOM - _TOP) * row[mem]
-            x[mem] = xs[c] + 22 * sub
+            y[mem] = _TOP + (_BOTTOM - _TOP) * row[mem] + 6 * (sub % 2)
+            x[mem] = (left[c] + slot * sub) if nsub.sum() > 1 else xs[c]
         is_concept = kind == "connection"
         labels = [concept_label(data, int(n)) if is_concept else f"f{int(n)}" for n in nodes[keep]]
         labs = _place_labels(x, y, labels, np.lexsort((np.arange(k), -kdeg)))
