@@ -121,7 +121,7 @@ def _fmt_counts(lin: LineageData) -> str:
 def title(lin: LineageData, lay: dict[str, Any]) -> str:
     shown = lay["lanes"].size
     return (f"{TITLE}: {shown:,} of {lin.n_lineages:,} lineages shown "
-            f"({lay['shown_families']} of {lay['n_families']} families"
+            f"({lay['shown_families']:,} of {lay['n_families']:,} families"
             f"{', the largest cut at ' + str(shown) if lay['truncated'] else ''}); "
             f"{_fmt_counts(lin)}")
 
