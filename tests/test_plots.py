@@ -14,7 +14,7 @@ from ontochron.cli import main
 from ontochron.errors import InputError
 from ontochron.ontology.intervals import OPEN, holds_at
 from ontochron.ontology.result import Events, Ontology, Relations
-from ontochron.viz import PLOTS, from_ontology, load_analysis, render_all
+from ontochron.viz import LINEAGE_PLOTS, PLOTLY_JS, PLOTS, from_ontology, load_analysis, render_all
 from ontochron.viz.common import active_counts, churn_matrix
 from ontochron.viz.hierarchy import depths, layers
 from ontochron.viz.swimlane import lanes
@@ -63,28 +63,42 @@ class _Collect(HTMLParser):
 
 
 def check_png(path):
+    """A non-trivial picture: PNG, large enough, not one colour, several distinct colours."""
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     img = mpimg.imread(path)
-    assert img.ndim == 3 and img.shape[0] > 50 and img.shape[1] > 50
-    assert img.std() > 0.01   # not blank
+    assert img.ndim == 3 and img.shape[0] > 150 and img.shape[1] > 300
+    rgb = img[..., :3]
+    assert rgb.std() > 0.01   # not blank
+    assert np.unique((rgb.reshape(-1, 3) * 255).astype(np.uint8), axis=0).shape[0] > 8
+    assert (rgb.min(-1) < 0.9).mean() > 0.005   # some ink on the white page
 
 
-def check_html(path):
+def check_html(path, limit=1_500_000):
+    """Loads plotly.js from the shared plotly.min.js next to it (no CDN) and stays small."""
     text = path.read_text(encoding="utf-8")
     p = _Collect()
     p.feed(text)
     assert p.divs >= 1 and p.scripts >= 1
-    assert p.src == []                    # self-contained: no CDN
-    assert "Plotly.newPlot" in text and len(text) > 1_000_000   # plotly.js inline
+    assert p.src == [PLOTLY_JS]                     # one shared bundle, relative path
+    js = path.parent / PLOTLY_JS
+    assert js.stat().st_size > 1_000_000 and b"plotly" in js.read_bytes()[:2000].lower()
+    assert "Plotly.newPlot" in text and path.stat().st_size <= limit
+
+
+NON_LINEAGE = [n for n in PLOTS if n not in LINEAGE_PLOTS]
 
 
 def test_render_all_writes_valid_files(tmp_path):
     data = from_ontology(small_ontology())
     paths = render_all(data, tmp_path, top=10)
-    assert sorted(p.name for p in paths) == sorted(f"{n}.{e}" for n in PLOTS
+    # without lineage files the lineage plots are not drawn by default
+    assert sorted(p.name for p in paths) == sorted(f"{n}.{e}" for n in NON_LINEAGE
                                                    for e in ("png", "html"))
     for p in paths:
         (check_png if p.suffix == ".png" else check_html)(p)
+    # asked for explicitly, they say there is nothing to show instead of failing
+    for p in render_all(data, tmp_path / "l", formats=["png"], plots=list(LINEAGE_PLOTS)):
+        assert p.exists() and p.stat().st_size > 1000
 
 
 def test_render_empty_ontology(tmp_path):
@@ -123,12 +137,77 @@ def test_hierarchy_layers_by_hand():
     np.testing.assert_array_equal(L, [[1, 1, 0], [1, 2, 0], [1, 1, 1], [1, 1, 1]])
 
 
-def test_swimlane_top_n_picks_longest_pairs():
+def test_swimlane_lanes_chosen_by_switches_and_grouped_by_layer():
     data = from_ontology(small_ontology())
+    # switches (start after step 0, or a closed end): cat·f0 0, cat·f1 2, dog·f1 1, dog·f2 1,
+    # car·f3 1, car·f0 1 -> per feature f1 3, f0 1, f2 1, f3 1. Features take turns: f1's best
+    # (cat·f1), then the longest 1-switch pair of another feature (car·f3, 30 steps).
     d = lanes(data, top=2)
-    # durations (end_step 40): cat·f0 40, dog·f2 20, car·f3 30, dog·f1 20, cat·f1 20, car·f0 10
-    assert d["labels"] == ["cat · f0", "car · f3"]
-    assert len(lanes(data, top=100)["labels"]) == 6
+    assert sorted(zip([g["feature"] for g in d["groups"]], d["labels"], strict=True)) == [(1, "cat"),
+                                                                             (3, "car")]
+    # groups ordered by hierarchy layer at the last step: f3 is a root (0->3 ended), f1 layer 1
+    assert [(g["feature"], g["layer"]) for g in d["groups"]] == [(3, 0), (1, 1)]
+    assert [g["switches"] for g in d["groups"]] == [1, 3]
+    # the pair that never switches only appears when nothing else is left
+    full = lanes(data, top=100)
+    assert len(full["labels"]) == 5 and "cat" in full["labels"]
+    assert full["n_pairs"] == 6
+    # one bar per interval of a chosen lane, on that lane's row
+    assert sorted(full["lane_switches"].tolist()) == [1, 1, 1, 1, 2]
+    # filters: by feature, concept and a text matched against concept names / feature labels
+    assert sorted(lanes(data, features=[1])["labels"]) == ["cat", "dog"]
+    assert lanes(data, concepts=["dog"])["labels"] == ["dog", "dog"]
+    assert sorted(lanes(data, label="CA")["labels"]) == ["car", "car", "cat"]
+    data.feature_labels = {2: "Dog-ness"}
+    assert lanes(data, label="ness")["labels"] == ["dog"]
+    with pytest.raises(InputError, match="unknown concept"):
+        lanes(data, concepts=["cow"])
+    with pytest.raises(InputError, match="out of range"):
+        lanes(data, features=[9])
+
+
+def test_phase_title_counts_what_the_summary_counts(tmp_path):
+    from ontochron.viz import phases
+
+    data = from_ontology(small_ontology())
+    assert {k: v.tolist() for k, v in phases.by_metric(data).items()} == {"entropy": [20]}
+    ev = Events(np.array(["phase_transition"] * 3, dtype=object), np.array([10, 10, 20]),
+                np.full(3, -1), np.full(3, -1),
+                np.array(['{"metric": "entropy"}', '{"metric": "churn"}',
+                          '{"metric": "entropy"}'], dtype=object))
+    ont = small_ontology()
+    ont = Ontology(ont.steps, ont.concepts, ont.n_features, ev, ont.relations,
+                   ont.activations, ont.curves, {}, {"phase_transitions": 3}, {})
+    d = from_ontology(ont)
+    assert phases.title(d).startswith("Phase dashboard: 3 phase transitions (metric × step) "
+                                      "at 2 steps")
+    fig = phases.figure(d)
+    # each panel marks only its own curve's transitions
+    titles = [a.text for a in fig.layout.annotations]
+    assert "entropy (2 transitions)" in titles and "churn (1 transitions)" in titles
+    assert "utilization (0 transitions)" in titles
+    assert len(fig.layout.shapes) == 3
+
+
+def test_causal_with_one_checkpoint_is_a_bar_chart():
+    from ontochron.viz import causal
+
+    data = from_ontology(small_ontology())
+    rows = [{"feature": f, "step": 30, "effect": e, "causal": c, "ci_low": e - 0.1,
+             "ci_high": e + 0.1} for f, e, c in ((0, 1.2, True), (1, 0.1, False), (2, 0.5, True))]
+    data.causal = rows
+    fig = causal.figure(data)
+    assert [t.type for t in fig.data] == ["bar"]
+    assert list(fig.data[0].x) == ["f0", "f2", "f1"]          # sorted by effect
+    assert "at step 30: 2 causal of 3 shown (3 tested)" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text.startswith("feature")
+    png = causal.png(data)
+    assert len(png.axes[0].patches) == 3                       # three bars
+    import matplotlib.pyplot as plt
+
+    plt.close(png)
+    data.causal = rows + [{"feature": 0, "step": 20, "effect": 0.3, "causal": False}]
+    assert [t.type for t in causal.figure(data).data] == ["heatmap"]
 
 
 def _write_analysis(d):
@@ -155,10 +234,17 @@ def test_load_analysis_dir_and_cli(tmp_path):
     out = tmp_path / "plots"
     assert main(["plot", "--analysis", str(d), "--out", str(out), "--format", "png,html",
                  "--quiet"]) == 0
-    for n in PLOTS:
+    for n in NON_LINEAGE:
         check_png(out / f"{n}.png")
         check_html(out / f"{n}.html")
     assert main(["plot", "--analysis", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    # lane picking flags
+    sel = tmp_path / "sel"
+    assert main(["plot", "--analysis", str(d), "--out", str(sel), "--plots", "swimlane",
+                 "--features", "1", "--concepts", "cat", "--label", "ca", "--quiet"]) == 0
+    check_png(sel / "swimlane.png")
+    assert main(["plot", "--analysis", str(d), "--out", str(sel), "--features", "1,x"]) == 2
+    assert main(["plot", "--analysis", str(d), "--out", str(sel), "--concepts", "cow"]) == 2
 
 
 @pytest.mark.graph
@@ -175,6 +261,7 @@ def test_plot_from_a_stored_run(graph_store, bolt_server, tmp_path, monkeypatch)
     w("UNWIND $cs AS c CREATE (:Concept {run_id: $r, name: c.n, index: c.i})", r=r,
       cs=[{"n": "cat", "i": 0}, {"n": "dog", "i": 1}])
     w("UNWIND range(0, 2) AS i CREATE (:Feature {run_id: $r, index: i})", r=r)
+    w("MATCH (f:Feature {run_id: $r, index: 2}) SET f.label = 'dog-ness'", r=r)
     w("UNWIND $rows AS x MATCH (c:Concept {run_id: $r, index: x.c}), "
       "(f:Feature {run_id: $r, index: x.f}) CREATE (c)-[:ACTIVATES {run_id: $r, "
       "valid_from: x.a, valid_to: x.b}]->(f)", r=r,
@@ -196,6 +283,7 @@ def test_plot_from_a_stored_run(graph_store, bolt_server, tmp_path, monkeypatch)
     assert sorted(data.relations["kind"].tolist()) == ["connection", "hierarchy"]
     assert sorted(data.events["kind"].tolist()) == ["birth", "phase_transition"]
     assert data.causal[0]["feature"] == 2
+    assert data.feature_labels == {2: "dog-ness"}
     assert layers(data).tolist() == [[0, 0], [1, 1], [1, 1]]
 
     monkeypatch.setenv("NEO4J_USERNAME", bolt_server.username)
@@ -203,7 +291,7 @@ def test_plot_from_a_stored_run(graph_store, bolt_server, tmp_path, monkeypatch)
     out = tmp_path / "plots"
     assert main(["plot", "--run", r, "--store", bolt_server.bolt_uri, "--database",
                  bolt_server.database, "--out", str(out), "--format", "png", "--quiet"]) == 0
-    for n in PLOTS:
+    for n in NON_LINEAGE:
         check_png(out / f"{n}.png")
 
 
@@ -235,3 +323,35 @@ def test_analysis_dir_written_by_outputs_round_trips(tmp_path):
     np.testing.assert_array_equal(layers(got), layers(ref))
     for k, v in ref.curves.items():
         np.testing.assert_allclose(got.curves[k], v, equal_nan=True)
+    # one definition of a transition: the phase plot's title counts what summary.json counts
+    from ontochron.viz import phases
+
+    n = sum(v.size for v in phases.by_metric(got).values())
+    assert n == ont.summary["phase_transitions"]
+    assert phases.title(got).startswith(f"Phase dashboard: {n} phase transition")
+
+
+def test_docs_plots_examples_run(tmp_path, monkeypatch, capsys):
+    """docs/plots.md's Python and CLI examples, executed as written; outputs as shown."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plots.md").read_text()
+    monkeypatch.chdir(tmp_path)
+    py = doc.split("<!-- example: plots-python -->", 1)[1]
+    code, out = re.search(r"```python\n(.*?)```\s*```text\n(.*?)```", py, re.S).groups()
+    exec(compile(code, "docs/plots.md", "exec"), {})
+    assert capsys.readouterr().out == out
+    sh = doc.split("<!-- example: plots-cli -->", 1)[1]
+    cmds, out = re.search(r"```bash\n(.*?)```\s*```text\n(.*?)```", sh, re.S).groups()
+    for line in cmds.strip().splitlines():
+        argv = shlex.split(line)
+        if argv[0] == "ls":
+            assert "\n".join(sorted(p.name for p in Path(argv[1]).iterdir())) + "\n" == out
+        else:
+            assert argv[0] == "ontochron" and main(argv[1:]) == 0
+    for name in re.findall(r"!\[[^\]]*\]\((img/[^)]+)\)", doc):   # pictures exist and are small
+        p = Path(__file__).resolve().parents[1] / "docs" / name
+        check_png(p)
+        assert p.stat().st_size < 200_000

@@ -7,9 +7,12 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "report", help="write one self-contained HTML report of a run",
-        description="Write one HTML file with the summary numbers, top events, every plot and "
-                    "an interactive view of the ontology at a chosen step (no network needed).")
+        "report", help="write one HTML report (a figure page) of a run",
+        description="Write one HTML file: the summary table with definitions, every plot with "
+                    "a caption (lineage flow and drift when the run has lineage files), an "
+                    "interactive view of the ontology at a chosen step and the top events. "
+                    "plotly.min.js is written next to it (loaded by relative path; no network "
+                    "needed).")
     from ontochron.cli.options import add_plot_source_arguments
 
     add_plot_source_arguments(p)

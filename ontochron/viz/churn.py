@@ -24,6 +24,12 @@ def matrix(data: PlotData, top: int = DEFAULT_TOP) -> tuple[np.ndarray, np.ndarr
     return feats, m[feats]
 
 
+def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
+    return ("How many concepts switch each feature on or off at each checkpoint (darker: more), "
+            f"for the {top} features that switch most. Look for columns (a step where many "
+            "features reorganise at once) and rows that never settle (unstable features).")
+
+
 def png(data: PlotData, top: int = DEFAULT_TOP) -> Any:
     """Matplotlib heatmap, features as rows."""
     feats, m = matrix(data, top)

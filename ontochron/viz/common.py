@@ -81,11 +81,32 @@ def save_png(fig: Any, path: str | os.PathLike[str]) -> Path:
     return p
 
 
+PLOTLY_JS = "plotly.min.js"
+HTML_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def write_plotly_js(directory: str | os.PathLike[str]) -> Path:
+    """Write plotly.js (minified, ~4.8 MB) once into ``directory`` as ``plotly.min.js``.
+
+    Every HTML plot and the report in that directory loads it by relative path, so the files
+    stay small and still open offline; rewritten only when its bytes differ (a plotly upgrade).
+    """
+    from plotly.offline import get_plotlyjs
+
+    p = Path(directory) / PLOTLY_JS
+    js = get_plotlyjs().encode("utf-8")
+    if not p.exists() or p.stat().st_size != len(js) or p.read_bytes() != js:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(js)
+    return p
+
+
 def save_html(fig: Any, path: str | os.PathLike[str]) -> Path:
-    """Write a plotly figure as one self-contained HTML file (plotly.js inline, no CDN)."""
+    """Write a plotly figure as an HTML file that loads ``plotly.min.js`` from its directory
+    (written there by :func:`write_plotly_js`; no CDN, works offline)."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(p, include_plotlyjs=True, full_html=True)
+    write_plotly_js(p.parent)
+    fig.write_html(p, include_plotlyjs=PLOTLY_JS, full_html=True, config=HTML_CONFIG)
     return p
 
 

@@ -20,6 +20,33 @@ from ontochron.ontology.result import Ontology
 
 Table = dict[str, np.ndarray]
 
+LINEAGE_FILES = ("lineage.csv", "lineage_events.csv", "drift.csv")
+LINEAGE_KINDS = ("birth", "death", "split", "merge")
+_LINEAGE_COLUMNS = {"lineage.csv": ("step", "index", "feature"),
+                    "lineage_events.csv": ("kind", "step", "source", "target"),
+                    "drift.csv": ("step", "feature", "index", "cos_prev", "cos_first")}
+
+
+@dataclass
+class LineageData:
+    """Lineages of a run as columns (docs/plots.md, lineage files of ``ontochron lineage``).
+
+    ``members``: step, index, feature (one row per latent per checkpoint). ``events``: kind,
+    step, source, target (-1 where empty). ``drift``: step, feature, index, cos_prev (NaN where
+    the lineage starts), cos_first. ``summary``: the lineage summary object.
+    """
+
+    steps: np.ndarray
+    members: Table
+    events: Table
+    drift: Table
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_lineages(self) -> int:
+        f = self.members["feature"]
+        return int(f.max()) + 1 if f.size else 0
+
 
 @dataclass
 class PlotData:
@@ -40,6 +67,8 @@ class PlotData:
     summary: dict[str, Any] = field(default_factory=dict)
     causal: list[dict[str, Any]] = field(default_factory=list)
     name: str = "run"
+    lineage: LineageData | None = None
+    feature_labels: dict[int, str] = field(default_factory=dict)
 
     @property
     def end_step(self) -> int:
@@ -57,7 +86,7 @@ class PlotData:
 
 
 def from_ontology(ont: Ontology, causal: list[dict[str, Any]] | None = None,
-                  name: str = "run") -> PlotData:
+                  name: str = "run", lineage: LineageData | None = None) -> PlotData:
     """Plot data of an in-memory ontology (``causal`` rows default to summary['causal'])."""
     ev, rel, act = ont.events, ont.relations, ont.activations
     summary = dict(ont.summary)
@@ -70,7 +99,8 @@ def from_ontology(ont: Ontology, causal: list[dict[str, Any]] | None = None,
          "detail": ev.detail},
         {"kind": rel.kind, "a": rel.a, "b": rel.b, "c": rel.c, "valid_from": rel.valid_from,
          "valid_to": rel.valid_to},
-        {k: np.asarray(v, dtype=float) for k, v in ont.curves.items()}, summary, rows, name)
+        {k: np.asarray(v, dtype=float) for k, v in ont.curves.items()}, summary, rows, name,
+        lineage)
 
 
 def _read_csv(path: Path) -> dict[str, list[str]]:
@@ -130,6 +160,63 @@ def _concept_index(values: list[str] | None, concepts: list[str], n: int) -> np.
     concepts[:] = list(index)
     lookup = np.array([index.get(str(u), -1) for u in uniq], dtype=np.int64)
     return lookup[inv.ravel()]
+
+
+def _floats(values: list[str], path: Path) -> np.ndarray:
+    arr = np.char.strip(np.asarray(values, dtype=str)) if values else np.zeros(0, dtype=str)
+    empty = np.isin(arr, ("", "nan", "NaN", "null", "None"))
+    try:
+        return np.where(empty, np.nan, np.where(empty, "0", arr).astype(np.float64))
+    except ValueError as exc:
+        raise InputError(f"expected numbers: {exc}", path) from None
+
+
+def read_lineage_files(path: str | os.PathLike[str],
+                       summary: dict[str, Any] | None = None) -> LineageData | None:
+    """Read lineage.csv, lineage_events.csv and drift.csv from a directory (None when
+    lineage.csv is absent). ``summary``: the lineage summary (else summary.json's "lineage"
+    key, or the whole summary.json of ``ontochron lineage``)."""
+    d = Path(path)
+    if not (d / "lineage.csv").exists():
+        return None
+    cols: dict[str, dict[str, list[str]]] = {}
+    for name in LINEAGE_FILES:
+        p = d / name
+        if not p.exists():
+            raise InputError(f"lineage files come as a set ({', '.join(LINEAGE_FILES)}); "
+                             f"{name} is missing", p)
+        c = _read_csv(p)
+        want = _LINEAGE_COLUMNS[name]
+        if tuple(c) != want:
+            raise InputError(f"columns must be exactly {','.join(want)}; have "
+                             f"{','.join(c) or '(none)'}", p)
+        cols[name] = c
+    lp, ep, dp = (d / n for n in LINEAGE_FILES)
+    lc, ec, dc = (cols[n] for n in LINEAGE_FILES)
+    n, ne, nd = len(lc["step"]), len(ec["step"]), len(dc["step"])
+    members = {k: _ints(lc[k], n, lp, blank=-1) for k in ("step", "index", "feature")}
+    if n and (members["feature"] < 0).any():
+        raise InputError(f"row {int(np.argmax(members['feature'] < 0)) + 2}: feature must "
+                         "be a lineage id >= 0", lp)
+    kinds = np.array([k.strip() for k in ec["kind"]], dtype=object)
+    bad = ~np.isin(kinds.astype(str), LINEAGE_KINDS) if ne else np.zeros(0, bool)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"row {i + 2}: kind {kinds[i]!r} is not one of {LINEAGE_KINDS}", ep)
+    events = {"kind": kinds, "step": _ints(ec["step"], ne, ep, blank=-1),
+              "source": _ints(ec["source"], ne, ep, blank=-1),
+              "target": _ints(ec["target"], ne, ep, blank=-1)}
+    drift = {"step": _ints(dc["step"], nd, dp, blank=-1),
+             "feature": _ints(dc["feature"], nd, dp, blank=-1),
+             "index": _ints(dc["index"], nd, dp, blank=-1),
+             "cos_prev": _floats(dc["cos_prev"], dp), "cos_first": _floats(dc["cos_first"], dp)}
+    if summary is None:
+        from ontochron.outputs import read_summary
+
+        whole = read_summary(d / "summary.json")
+        summary = whole.get("lineage", whole if "counts" in whole else {})
+    steps = np.unique(members["step"])
+    return LineageData(steps, members, events, drift, dict(summary or {}))
 
 
 def load_analysis(path: str | os.PathLike[str]) -> PlotData:
@@ -194,5 +281,8 @@ def load_analysis(path: str | os.PathLike[str]) -> PlotData:
     n_features = int(summary.get("n_features", 0) or
                      (int(act["feature"].max()) + 1 if na else 0))
     causal = list(summary.get("causal", {}).get("tests", []))
+    lineage = read_lineage_files(d, summary.get("lineage") if isinstance(
+        summary.get("lineage"), dict) else None)
     return PlotData(steps, concepts, n_features, act, events, rel, curves, summary, causal,
-                    name=str(summary.get("run_id", summary.get("run", d.name))))
+                    name=str(summary.get("run_id", summary.get("run", d.name))),
+                    lineage=lineage)

@@ -20,6 +20,7 @@ _INTERVALS = {k: f"viz/cypher/plot_intervals_{k}"
 _EVENTS = {k: f"viz/cypher/plot_events_{k}" for k in
            ("birth", "death", "connection_form", "connection_break", "phase_transition")}
 _CAUSAL = "viz/cypher/plot_causal"
+_LABELS = "viz/cypher/plot_feature_labels"
 _CHECKPOINT_KEYS = {"run_id", "step", "ordinal", "n_concepts"}
 
 
@@ -76,5 +77,8 @@ def load_run(store: Any, run_id: str) -> PlotData | None:
     causal = [r["p"] for r in store.run(load_cypher(_CAUSAL), run_id=run_id)]
     activations = {"concept": act["a"], "feature": act["b"], "valid_from": act["valid_from"],
                    "valid_to": act["valid_to"]}
+    labels = {int(r["index"]): str(r["label"])
+              for r in store.run(load_cypher(_LABELS), run_id=run_id) if r["index"] is not None}
     return PlotData(steps, concepts, int(h.get("n_features") or 0), activations, events, rel,
-                    curves, summary, causal, name=str(h.get("name") or run_id))
+                    curves, summary, causal, name=str(h.get("name") or run_id),
+                    feature_labels=labels)

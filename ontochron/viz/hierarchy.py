@@ -59,7 +59,13 @@ def layers(data: PlotData) -> np.ndarray:
     return out
 
 
-def png(data: PlotData, top: int = DEFAULT_TOP) -> Any:
+def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
+    return ("How many features sit at each depth of the feature hierarchy (PARENT_OF: a "
+            "feature whose concepts are a subset of another's) at every checkpoint. Look for "
+            "when deeper layers appear: the code gaining compositional structure.")
+
+
+def png(data: PlotData, top: int = DEFAULT_TOP, **_: Any) -> Any:
     """Matplotlib stacked area of features per layer."""
     L = layers(data)
     fig, ax = plt.subplots(figsize=(10, 3.6))
@@ -75,7 +81,7 @@ def png(data: PlotData, top: int = DEFAULT_TOP) -> Any:
     return fig
 
 
-def figure(data: PlotData, top: int = DEFAULT_TOP) -> go.Figure:
+def figure(data: PlotData, top: int = DEFAULT_TOP, **_: Any) -> go.Figure:
     """Plotly stacked area of features per layer."""
     L = layers(data)
     fig = go.Figure()

@@ -1,5 +1,9 @@
-"""One self-contained HTML report per run: summary numbers, every plot, top events, and an
-interactive graph view of the ontology at a chosen step (inline SVG + slider, no CDN)."""
+"""One HTML report per run, laid out as a figure page: a summary table (one row per count, each
+with its definition), the plots with captions, the lineage flow, an interactive graph view of
+the ontology at a chosen step (inline SVG + slider), the top events and the definitions.
+
+plotly.js (~4.8 MB minified) does not fit the 1.5 MB budget inline, so the report loads it once
+from ``plotly.min.js`` in the same directory (written next to it; no CDN, works offline)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,15 @@ from typing import Any
 import numpy as np
 
 from ontochron.errors import InputError
-from ontochron.viz import PLOTS
-from ontochron.viz.common import DEFAULT_TOP, check_top, concept_label
+from ontochron.viz import PLOTS, default_plots
+from ontochron.viz.common import (
+    DEFAULT_TOP,
+    HTML_CONFIG,
+    PLOTLY_JS,
+    check_top,
+    concept_label,
+    write_plotly_js,
+)
 from ontochron.viz.data import PlotData
 
 MAX_EVENTS = 50
@@ -30,9 +41,15 @@ gap:2px 18px;font-size:13px}.nums div{display:flex;justify-content:space-between
 border-bottom:1px solid #e4e6ee;padding:2px 0}.nums span{color:#555}#og-svg{width:100%;height:560px;background:#fbfcff;
 border:1px solid #e4e6ee;border-radius:6px}.og-controls{display:flex;gap:14px;align-items:center;
 margin-bottom:8px;font-size:14px}.scroll{max-height:420px;overflow:auto}.og-controls input[type=range]{width:340px}
+h3{font-size:15px;margin:2px 0 6px}.cap{color:#454b57;font-size:13px;line-height:1.45;margin:6px 2px 0}
+table.summary th{font-weight:600;white-space:nowrap}table.summary td.num{text-align:right;
+font-variant-numeric:tabular-nums;white-space:nowrap}table.summary td.def{color:#5b6270}
+dl{font-size:13px}dt{font-weight:600;margin-top:6px}dd{margin:2px 0 0 14px;color:#454b57}
 """
 
-# Vanilla JS: draws the nodes/edges whose validity interval contains the chosen step.
+# Vanilla JS: draws the relations whose validity interval holds at the chosen step. Node
+# positions are fixed per relation kind (computed once in Python), so moving the slider never
+# moves a node; only labels that were placed without overlap are drawn.
 _GRAPH_JS = """
 (function(){
   var G = JSON.parse(document.getElementById('og-data').textContent);
@@ -44,25 +61,36 @@ _GRAPH_JS = """
     for (var k in attrs){ n.setAttribute(k, attrs[k]); } return n; }
   function draw(){
     var s = G.steps[+slider.value], kind = kindSel.value, view = G.views[kind];
-    label.textContent = s;
+    label.textContent = 'step ' + s;
     while (svg.firstChild){ svg.removeChild(svg.firstChild); }
     if (!view){ count.textContent = 'no relations'; return; }
+    view.axis.forEach(function(a){
+      var t = el('text', {x: a.x, y: 16, 'font-size': 11, fill: '#6b7280',
+        'text-anchor': 'middle'}); t.textContent = a.text; svg.appendChild(t);
+      svg.appendChild(el('line', {x1: a.x, y1: 24, x2: a.x, y2: 548, stroke: '#eef0f5'}));
+    });
     var live = view.edges.filter(function(e){ return holds(e, s); }), used = {};
     live.forEach(function(e){
       var a = view.nodes[e.a], b = view.nodes[e.b]; used[e.a] = used[e.b] = true;
-      var line = el('line', {x1: a.x, y1: a.y, x2: b.x, y2: b.y, stroke: '#6a7bd1',
-                             'stroke-width': 1.6, 'stroke-opacity': 0.75});
-      var t = el('title', {}); t.textContent = a.label + ' \u2014 ' + b.label; line.appendChild(t);
-      svg.appendChild(line);
+      var mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2, dx = b.x - a.x, dy = b.y - a.y;
+      var cx = mx - dy * 0.18, cy = my + dx * 0.18;
+      var path = el('path', {d: 'M' + a.x + ' ' + a.y + ' Q' + cx + ' ' + cy + ' ' + b.x + ' ' + b.y,
+        fill: 'none', stroke: '#6a7bd1', 'stroke-width': 1.3, 'stroke-opacity': 0.55});
+      var t = el('title', {}); t.textContent = a.label + ' \u2014 ' + b.label; path.appendChild(t);
+      svg.appendChild(path);
     });
     view.nodes.forEach(function(n, i){
       var on = !!used[i];
-      svg.appendChild(el('circle', {cx: n.x, cy: n.y, r: on ? 7 : 4,
-        fill: on ? '#e4572e' : '#c9ccd6'}));
-      var t = el('text', {x: n.x + 9, y: n.y + 4, 'font-size': 11,
-        fill: on ? '#1d2330' : '#9aa0ad'}); t.textContent = n.label; svg.appendChild(t);
+      var c = el('circle', {cx: n.x, cy: n.y, r: on ? 5.5 : 3.5, fill: on ? '#e4572e' : '#c9ccd6'});
+      var tt = el('title', {}); tt.textContent = n.label; c.appendChild(tt); svg.appendChild(c);
+      if (n.lab){
+        var t = el('text', {x: n.lab[0], y: n.lab[1], 'font-size': 10.5,
+          'text-anchor': n.lab[2], fill: on ? '#1d2330' : '#b0b5c0'});
+        t.textContent = n.label; svg.appendChild(t);
+      }
     });
-    count.textContent = live.length + ' relations, ' + Object.keys(used).length + ' nodes active';
+    count.textContent = live.length + ' relations, ' + Object.keys(used).length + ' of ' +
+      view.nodes.length + ' nodes active';
   }
   slider.addEventListener('input', draw); kindSel.addEventListener('change', draw);
   draw();
@@ -71,11 +99,58 @@ _GRAPH_JS = """
 })();
 """
 
+_W, _H, _TOP, _BOTTOM = 960, 560, 34, 548
+_CHAR_W, _LINE_H = 6.0, 12.0   # label box estimate for 10.5 px system-ui text
+
+
+def _columns(key: np.ndarray, max_cols: int = 10) -> tuple[np.ndarray, list[Any]]:
+    """Column of each node: distinct keys in order, merged into at most ``max_cols`` bins."""
+    uniq, inv = np.unique(key, return_inverse=True)
+    if uniq.size <= max_cols:
+        return inv, list(uniq)
+    edges = np.unique(np.quantile(np.arange(uniq.size), np.linspace(0, 1, max_cols + 1))
+                      .astype(int))
+    col = np.clip(np.searchsorted(edges, inv, side="right") - 1, 0, edges.size - 2)
+    return col, [uniq[edges[i]] for i in range(edges.size - 1)]
+
+
+def _place_labels(x: np.ndarray, y: np.ndarray, text: list[str], order: np.ndarray) -> list:
+    """Greedy label placement (most connected first): right of the node, else left, else none,
+    so no two drawn labels overlap and none leaves the canvas."""
+    boxes: list[tuple[float, float, float, float]] = []
+    nodes = [(float(a), float(b)) for a, b in zip(x, y, strict=True)]
+    out: list[Any] = [None] * len(text)
+    for i in order:
+        w = _CHAR_W * len(text[i]) + 2
+        for side in ("start", "end"):
+            x0 = x[i] + 8 if side == "start" else x[i] - 8 - w
+            box = (x0, y[i] - _LINE_H / 2 - 1, x0 + w, y[i] + _LINE_H / 2)
+            if box[0] < 2 or box[2] > _W - 2:
+                continue
+            hit = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                      for b in boxes)
+            hit = hit or any(box[0] - 4 < nx < box[2] + 4 and box[1] - 4 < ny < box[3] + 4
+                             for j, (nx, ny) in enumerate(nodes) if j != i)
+            if not hit:
+                boxes.append(box)
+                out[i] = [round(x[i] + (8 if side == "start" else -8), 1),
+                          round(float(y[i]) + 4, 1), side]
+                break
+    return out
+
 
 def graph_views(data: PlotData, max_nodes: int = MAX_NODES) -> dict[str, Any]:
-    """Per relation kind: nodes (circle layout, most-connected first) and interval edges."""
+    """Per relation kind: a fixed layout of the most-connected nodes and their interval edges.
+
+    Feature relations (hierarchy, dependency) are laid out by hierarchy layer, the others
+    (concept connections, duals) by time: the column is the step a node first gets a
+    relation. Within a column nodes are ordered by the mean row of their neighbours in earlier
+    columns (one barycentre sweep, fewer crossings)."""
+    from ontochron.viz.swimlane import feature_layers
+
     r = data.relations
     kinds = np.asarray(r["kind"], dtype=object)
+    layer = feature_layers(data)
     views: dict[str, Any] = {}
     for kind in [k for k in ("connection", "hierarchy", "dependency", "dual") if (kinds == k).any()]:
         m = kinds == kind
@@ -88,52 +163,222 @@ def graph_views(data: PlotData, max_nodes: int = MAX_NODES) -> dict[str, Any]:
         remap[keep] = np.arange(keep.size)
         ia, ib = remap[inv[:a.size]], remap[inv[a.size:]]
         ok = (ia >= 0) & (ib >= 0)
-        angle = 2 * np.pi * np.arange(keep.size) / max(keep.size, 1)
-        cx, cy, rx, ry = 480, 280, 380, 235  # ellipse filling the 960 x 560 view
+        ia, ib, vf_k, vt_k = ia[ok], ib[ok], vf[ok], vt[ok]
+        k = keep.size
+        by_layer = kind in ("hierarchy", "dependency")
+        if by_layer:
+            ids = nodes[keep]
+            key = np.where((ids >= 0) & (ids < layer.size), layer[np.clip(ids, 0, None)
+                                                                  % max(layer.size, 1)], 0)
+        else:
+            key = np.full(k, np.iinfo(np.int64).max)
+            np.minimum.at(key, np.r_[ia, ib], np.r_[vf_k, vf_k])
+        col, col_keys = _columns(key)
+        ncol = len(col_keys)
+        per = 20                                  # rows per sub-column (25 px apart)
+        nsub = np.maximum(1, -(-np.bincount(col, minlength=ncol) // per))
+        # columns get width in proportion to their sub-columns, so a crowded column spreads
+        slot = (_W - 190) / max(int(nsub.sum()) - 1, 1)
+        left = 70 + slot * np.r_[0, np.cumsum(nsub)[:-1]]
+        xs = left + slot * (nsub - 1) / 2 if nsub.sum() > 1 else np.array([_W / 2])
+        x, y = np.zeros(k), np.zeros(k)
+        row = np.zeros(k)
+        kdeg = deg[keep]
+        for c in range(ncol):
+            mem = np.flatnonzero(col == c)
+            if c:   # barycentre of already placed neighbours
+                nb = np.zeros(k)
+                cnt = np.zeros(k)
+                for p, q in ((ia, ib), (ib, ia)):
+                    earlier = col[q] < c
+                    np.add.at(nb, p[earlier], row[q[earlier]])
+                    np.add.at(cnt, p[earlier], 1)
+                bary = np.where(cnt > 0, nb / np.maximum(cnt, 1), 0.5)
+            else:
+                bary = np.zeros(k)
+            mem = mem[np.lexsort((nodes[keep][mem], -kdeg[mem], bary[mem]))]
+            sub = np.arange(mem.size) // per        # overflow: side-by-side sub-columns
+            pos = np.arange(mem.size) % per
+            nrow = min(mem.size, per)
+            row[mem] = (pos + 0.5) / max(nrow, 1)
+            y[mem] = _TOP + (_BOTTOM - _TOP) * row[mem] + 6 * (sub % 2)
+            x[mem] = (left[c] + slot * sub) if nsub.sum() > 1 else xs[c]
         is_concept = kind == "connection"
+        labels = [concept_label(data, int(n)) if is_concept else f"f{int(n)}" for n in nodes[keep]]
+        labs = _place_labels(x, y, labels, np.lexsort((np.arange(k), -kdeg)))
+        axis_text = [f"layer {v}" for v in col_keys] if by_layer else \
+            [f"from step {v}" for v in col_keys]
         views[kind] = {
-            "nodes": [{"label": concept_label(data, int(n)) if is_concept else f"f{int(n)}",
-                       "x": round(float(cx + rx * np.cos(t)), 1),
-                       "y": round(float(cy + ry * np.sin(t)), 1)}
-                      for n, t in zip(nodes[keep], angle, strict=True)],
-            "edges": [{"a": int(x), "b": int(y), "from": int(f), "to": None if t < 0 else int(t)}
-                      for x, y, f, t in zip(ia[ok], ib[ok], vf[ok], vt[ok], strict=True)]}
+            "layout": "layer" if by_layer else "time",
+            "axis": [{"x": round(float(xx), 1), "text": t} for xx, t in zip(xs, axis_text,
+                                                                               strict=True)],
+            "nodes": [{"label": lab, "x": round(float(xx), 1), "y": round(float(yy), 1),
+                       "lab": pl} for lab, xx, yy, pl in zip(labels, x, y, labs, strict=True)],
+            "edges": [{"a": int(p), "b": int(q), "from": int(f), "to": None if t < 0 else int(t)}
+                      for p, q, f, t in zip(ia, ib, vf_k, vt_k, strict=True)]}
     return views
 
 
-def _summary_rows(data: PlotData) -> list[tuple[str, str]]:
-    rows = [("run", data.name), ("checkpoints", str(data.steps.size)),
-            ("steps", f"{int(data.steps[0])} … {int(data.steps[-1])}" if data.steps.size else "-"),
-            ("concepts", str(len(data.concepts))), ("features", str(data.n_features))]
-    for k, v in data.summary.items():
-        if isinstance(v, (int, float, str, bool)) and k not in ("run_id", "run"):
-            rows.append((k, str(v)))
-    ev = np.asarray(data.events["kind"], dtype=object)
-    for kind in np.unique(ev) if ev.size else []:
-        rows.append((f"events: {kind}", str(int((ev == kind).sum()))))
-    if data.causal:
-        rows.append(("causal features", str(sum(bool(r.get("causal")) for r in data.causal))))
-    return rows
+# (label, summary.json key(s), definition anchor, definition). One row per count; the first
+# key present wins, so aliases (n_features / features) never make two rows.
+_ROWS = [
+    ("checkpoints", ("n_steps",), "checkpoints", "training steps with a snapshot of the codes"),
+    ("concepts", ("n_concepts",), "concepts", "inputs or labels whose binary code is tracked"),
+    ("features", ("n_features",), "features", "code dimensions (dictionary latents / bits)"),
+    ("births", ("births",), "births", "(concept, feature) pairs switching on for the first time "
+     "(start of the pair's first ACTIVATES interval)"),
+    ("deaths", ("deaths",), "deaths", "pairs whose last ACTIVATES interval ends before the last "
+     "checkpoint"),
+    ("connections", ("connections", "connection_intervals"), "connections",
+     "CONNECTED intervals: concept pairs sharing significantly many features (BH-corrected "
+     "hypergeometric test), one per maximal run of checkpoints"),
+    ("connections at the last step", ("connections_last",), "connections",
+     "concept pairs connected at the last checkpoint"),
+    ("phase transitions", ("phase_transitions",), "phase-transitions",
+     "one per (curve, step): a jump between consecutive checkpoints far outside the curve's "
+     "usual change (robust z above the threshold)"),
+    ("hierarchy edges", ("hierarchy_edges", "structure_hierarchy_last"), "hierarchy",
+     "PARENT_OF edges between features at the last checkpoint"),
+    ("hierarchy layers", ("structure_layers",), "hierarchy", "depth of the PARENT_OF tree"),
+    ("dependencies", ("dependencies", "structure_dependency_last"), "structure",
+     "feature pairs with P(b | a) above the confidence threshold, at the last checkpoint"),
+    ("duals", ("duals", "structure_dual_last"), "structure",
+     "feature pairs that are (nearly) never on together, at the last checkpoint"),
+    ("triads", ("triads", "structure_triad_last"), "structure",
+     "feature triples where two together predict a third better than each alone"),
+    ("stable features", ("structure_stable_features",), "structure",
+     "features unchanged over the stability window at the end"),
+]
+_LINEAGE_ROWS = [
+    ("lineages", "lineages", "features followed across checkpoints by 1:1 decoder matches"),
+    ("lineage splits", "split", "one lineage becomes several (one row per child)"),
+    ("lineage merges", "merge", "several lineages become one (one row per parent)"),
+    ("lineage births", "birth", "latents with no match at the previous checkpoint"),
+    ("lineage deaths", "death", "latents with no match at the next checkpoint"),
+]
+_DOC = "docs/definitions.md"
+
+
+def summary_rows(data: PlotData) -> list[tuple[str, str, str, str]]:
+    """(quantity, value, anchor, definition): one row per count, no duplicated keys."""
+    s = data.summary
+    steps = data.steps
+    out = [("run", data.name, "", "")]
+    if steps.size:
+        out.append(("training steps", f"{int(steps[0]):,} … {int(steps[-1]):,}", "checkpoints",
+                    "first and last checkpoint (training step)"))
+    fallback = {"n_steps": steps.size, "n_concepts": len(data.concepts),
+                "n_features": data.n_features}
+    for label, keys, anchor, text in _ROWS:
+        key = next((k for k in keys if isinstance(s.get(k), (int, float))
+                    and not isinstance(s.get(k), bool)), None)
+        value = s[key] if key else fallback.get(keys[0])
+        if value is None:
+            continue
+        out.append((label, f"{value:,}" if isinstance(value, int) else f"{value:.4g}", anchor,
+                    text))
+    c = s.get("causal") if isinstance(s.get("causal"), dict) else {}
+    if c.get("n_tested") is not None or data.causal:
+        n_t = c.get("n_tested", len(data.causal))
+        n_c = c.get("n_causal", sum(bool(r.get("causal")) for r in data.causal))
+        out.append(("causal features", f"{n_c:,} of {n_t:,} tested", "causal",
+                    "features whose intervention effect is significant (q ≤ alpha, BH)"))
+    if data.lineage is not None:
+        from ontochron.viz.lineage import counts
+
+        cnt = counts(data.lineage)
+        cnt["lineages"] = int(data.lineage.summary.get("lineages", data.lineage.n_lineages))
+        for label, key, text in _LINEAGE_ROWS:
+            out.append((label, f"{cnt[key]:,}", "lineage", text))
+    return out
+
+
+_DEFINITIONS = {
+    "checkpoints": "A checkpoint is a training step at which the codes were recorded; every "
+                   "x axis is in training steps.",
+    "concepts": "A concept is an input class or probe whose binary code (which features are "
+                "on) is tracked over checkpoints.",
+    "features": "A feature is one dimension of the code: a bottleneck bit, a VQ code or an "
+                "SAE latent.",
+    "births": "Birth: the first checkpoint at which a (concept, feature) pair is active. "
+              "Death: the pair's last active interval ends before the last checkpoint.",
+    "deaths": "See births.",
+    "connections": "Two concepts are connected over an interval when they share significantly "
+                   "many features (hypergeometric test, Benjamini-Hochberg at alpha).",
+    "phase-transitions": "A phase transition is one (curve, step) whose jump from the previous "
+                         "checkpoint has a robust z-score above the threshold; the phase plot's "
+                         "count uses the same definition.",
+    "hierarchy": "PARENT_OF: a tree over features built from their dependencies "
+                 "(docs/structure.md); its layer is the depth from a root.",
+    "structure": "Dependencies, duals and triads between features: docs/structure.md.",
+    "causal": "From `ontochron verify`: ablate the feature and compare the loss change on its "
+              "own concepts with the others (permutation test, BH across features).",
+    "lineage": "A lineage is a maximal chain of 1:1 continue links between consecutive "
+               "checkpoints' dictionaries; a split ends the parent and starts a lineage per "
+               "child, a merge ends every parent and starts one lineage.",
+}
+
+
+def _summary_table(data: PlotData) -> str:
+    rows = []
+    for label, value, anchor, text in summary_rows(data):
+        link = f' <a href="#def-{anchor}" title="{html.escape(text)}">def</a>' if anchor else ""
+        rows.append(f"<tr><th>{html.escape(label)}</th><td class=num>{html.escape(value)}</td>"
+                    f"<td class=def>{html.escape(text)}{link}</td></tr>")
+    return '<table class="summary">' + "".join(rows) + "</table>"
+
+
+def _definitions() -> str:
+    items = "".join(f'<dt id="def-{k}">{html.escape(k.replace("-", " "))}</dt>'
+                    f"<dd>{html.escape(v)}</dd>" for k, v in _DEFINITIONS.items())
+    return (f'<section id="definitions"><h2>Definitions</h2><dl>{items}</dl>'
+            f"<p>Full definitions: {_DOC} and docs/structure.md of ontochron.</p></section>")
 
 
 def _events_table(data: PlotData, limit: int) -> str:
     ev = data.events
     n = len(ev["step"])
-    if n == 0:
-        return "<p>No events.</p>"
+    rows_html = []
     kinds = np.asarray(ev["kind"], dtype=object)
-    # rare kinds (phase transitions, deaths) before common ones, then by step
-    _, inv, counts = np.unique(kinds.astype(str), return_inverse=True, return_counts=True)
-    order = np.lexsort((np.asarray(ev["step"]), counts[inv]))[:limit]
-    rows = []
-    for i in order:
-        c, f = int(ev["concept"][i]), int(ev["feature"][i])
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (
-            int(ev["step"][i]), kinds[i], concept_label(data, c) if c >= 0 else "",
-            f"f{f}" if f >= 0 else "", ev["detail"][i] or "")) + "</tr>")
+    # phase transitions first, one row per step (its metrics), then lineage splits/merges,
+    # then the rarest remaining kinds by step
+    pt = kinds == "phase_transition"
+    if pt.any():
+        from ontochron.viz.phases import by_metric
+
+        per: dict[int, list[str]] = {}
+        for metric, steps in by_metric(data).items():
+            for s in steps:
+                per.setdefault(int(s), []).append(metric or "?")
+        for s in sorted(per):
+            rows_html.append((s, "phase transition", "", "", ", ".join(sorted(per[s]))))
+    if data.lineage is not None:
+        le = data.lineage.events
+        lk = np.asarray(le["kind"], dtype=object)
+        for kind in ("split", "merge"):
+            m = lk == kind
+            steps, cnt = np.unique(le["step"][m], return_counts=True)
+            for s, c in sorted(zip(steps, cnt, strict=True), key=lambda t: (-t[1], t[0]))[:10]:
+                rows_html.append((int(s), f"lineage {kind}s", "", "", f"{int(c)} rows"))
+    rest = np.flatnonzero(~pt)
+    if rest.size:
+        _, inv, counts = np.unique(kinds[rest].astype(str), return_inverse=True,
+                                   return_counts=True)
+        order = rest[np.lexsort((np.asarray(ev["step"])[rest], counts[inv]))]
+        for i in order[:max(0, limit - len(rows_html))]:
+            c, f = int(ev["concept"][i]), int(ev["feature"][i])
+            rows_html.append((int(ev["step"][i]), str(kinds[i]).replace("_", " "),
+                              concept_label(data, c) if c >= 0 else "",
+                              f"f{f}" if f >= 0 else "", ev["detail"][i] or ""))
+    if not rows_html:
+        return "<p>No events.</p>"
+    shown = rows_html[:limit]
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in r) + "</tr>"
+                   for r in shown)
     return ('<div class="scroll"><table><tr><th>step</th><th>event</th><th>concept</th>'
-            "<th>feature</th><th>detail</th></tr>" + "".join(rows) + f"</table></div><p>{min(n, limit)} of {n} events "
-            "shown (rarest kinds first).</p>")
+            f"<th>feature</th><th>detail</th></tr>{body}</table></div><p class=cap>{len(shown)} "
+            f"rows of {n:,} events: phase transitions (one row per step, its curves), the "
+            "steps with most lineage splits / merges, then the rarest event kinds by step.</p>")
 
 
 def _json_script(obj: Any) -> str:
@@ -141,40 +386,60 @@ def _json_script(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":")).replace("</", "<\\/")
 
 
+FIGURE_ORDER = ("phases", "swimlane", "lineage", "drift", "churn", "hierarchy", "causal")
+
+
 def build_report(data: PlotData, top: int = DEFAULT_TOP, events: int = MAX_EVENTS) -> str:
-    """The report as one HTML string (plotly.js inlined once)."""
+    """The report as one HTML string; plotly.js is loaded once, from ``plotly.min.js`` next
+    to the report (:func:`write_report` writes it)."""
     top = check_top(top)
     import plotly.io as pio
 
+    names = [n for n in FIGURE_ORDER if n in default_plots(data)]
     figs = []
-    for i, (name, mod) in enumerate(PLOTS.items()):
+    for i, name in enumerate(names, start=1):
+        mod = PLOTS[name]
         fig = mod.figure(data, top)
-        figs.append(f'<section id="plot-{name}">' + pio.to_html(
-            fig, include_plotlyjs=(i == 0), full_html=False, div_id=f"plot-{name}-div")
-            + "</section>")
+        title = fig.layout.title.text or name
+        fig.update_layout(title=None, margin={"t": 30})
+        div = pio.to_html(fig, include_plotlyjs=False, full_html=False,
+                          div_id=f"plot-{name}-div", config=HTML_CONFIG)
+        figs.append(f'<section id="plot-{name}" class="fig"><h3>Figure {i}. '
+                    f"{html.escape(title)}</h3>{div}<p class=cap>{html.escape(mod.caption(data, top))}"
+                    "</p></section>")
     views = graph_views(data)
     steps = [int(s) for s in data.steps]
-    options = "".join(f'<option value="{html.escape(k)}">{html.escape(k)}</option>'
-                      for k in views) or '<option value="">none</option>'
+    options = "".join(f'<option value="{html.escape(k)}">{html.escape(k)} '
+                      f'(by {v["layout"]})</option>' for k, v in views.items()) \
+        or '<option value="">none</option>'
     graph = (
         '<section id="ontology-graph"><h2>Ontology at a step</h2><div class="og-controls">'
         f'<label>relation <select id="og-kind">{options}</select></label>'
         f'<label>step <input id="og-step" type="range" min="0" max="{max(len(steps) - 1, 0)}" '
         f'value="{max(len(steps) - 1, 0)}"></label><b id="og-step-label"></b>'
         '<span id="og-count"></span></div>'
-        '<svg id="og-svg" viewBox="0 0 960 560" xmlns="http://www.w3.org/2000/svg"></svg>'
+        f'<svg id="og-svg" viewBox="0 0 {_W} {_H}" xmlns="http://www.w3.org/2000/svg"></svg>'
+        '<p class=cap>The most-connected concepts (connection) or features (hierarchy, '
+        "dependency, dual) at fixed positions: columns are hierarchy layers (by layer) or the "
+        "step a node first gets a relation (by time), so dragging the step slider only changes "
+        "which relations are drawn (orange nodes are in one at that step). Labels are drawn "
+        "where they do not overlap; hover a node or edge for its name.</p>"
         '<script type="application/json" id="og-data">'
         + _json_script({"steps": steps or [0], "views": views}) + "</script></section>")
-    nums = "".join(f"<div><span>{html.escape(k)}</span><b>{html.escape(v)}</b></div>"
-                   for k, v in _summary_rows(data))
     title = html.escape(f"ontochron report: {data.name}")
+    lineage_note = "" if data.lineage is not None else (
+        "<p class=cap>No lineage files in this run (lineage.csv, lineage_events.csv, "
+        "drift.csv): the lineage flow and drift figures appear when features are matched "
+        "across per-checkpoint dictionaries.</p>")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title><style>{_CSS}</style></head><body>"
+            f"<title>{title}</title><style>{_CSS}</style>"
+            f'<script src="{PLOTLY_JS}" charset="utf-8"></script></head><body>'
             f"<header><h1>{title}</h1></header><main>"
-            f'<section id="summary"><h2>Summary</h2><div class="nums">{nums}</div></section>'
+            f'<section id="summary"><h2>Summary</h2>{_summary_table(data)}</section>'
+            + "".join(figs[:2]) + lineage_note + "".join(figs[2:])
             + graph
             + f'<section id="events"><h2>Top events</h2>{_events_table(data, events)}</section>'
-            + "".join(figs)
+            + _definitions()
             + f"<script>{_GRAPH_JS}</script></main></body></html>")
 
 
@@ -185,4 +450,5 @@ def write_report(data: PlotData, path: str | os.PathLike[str], top: int = DEFAUL
         raise InputError("report path is a directory", p)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(build_report(data, top), encoding="utf-8")
+    write_plotly_js(p.parent)
     return p
