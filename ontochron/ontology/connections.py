@@ -432,7 +432,10 @@ def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
     """Power of one checkpoint's connection family under a BiCM or hypergeometric null:
     per pair of distinct code sizes the p-value of the largest possible overlap
     min(k_a, k_b). For the BiCM, size pairs whose Bernstein bound already puts that p below
-    alpha / m (they can pass at every k) keep the bound, the rest get the exact tail."""
+    alpha / m (they can pass at every k) keep the bound; the rest get the exact tail only
+    when no size pair is settled so (otherwise the family certainly has power, and they keep
+    their bound too: ``min_p`` is then an upper bound below alpha / m and
+    ``max_discoveries`` a lower bound)."""
     counts = np.bincount(null.index, minlength=null.values.size)
     ia, ib, mult = pair_counts(counts)
     top = np.minimum(null.values[ia], null.values[ib])
@@ -446,7 +449,7 @@ def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
             bound = np.where(t > 0, np.exp(-t * t / (2.0 * (var + t / 3.0))), 1.0)
         lv = np.where(top > 0, bound, 1.0)
         exact = np.flatnonzero((top > 0) & (bound > alpha / max(m, 1)))
-        if exact.size:
+        if exact.size and exact.size == np.count_nonzero(top > 0):
             lv[exact] = null.sf(top[exact], ia[exact], ib[exact])
     return StepPower(m, *bh_power(lv, mult, m, alpha), null=kind)
 
