@@ -134,6 +134,7 @@ def test_ten_concepts_say_why_nothing_is_found():
     assert all("Remedy" in n and "--compat reptimeline" in n for n in notes)
     summary = ont.summary["power"]
     assert summary["triad"]["no_power"] is True
+    assert "--compat reptimeline" in summary["triad"]["remedy"]
     assert summary["connection"]["nulls"] == {"fdsm": 6}
     assert len(summary["dual"]["per_checkpoint"]["tests"]) == 6
     assert summary["notes"] == notes

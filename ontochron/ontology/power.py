@@ -137,6 +137,8 @@ class FamilyPower:
         }
         if self.null:
             out["nulls"] = {n: self.null.count(n) for n in sorted(set(self.null))}
+        if self.no_power or self.weak:
+            out["remedy"] = remedy(self.family)
         out["per_checkpoint"] = {
             "step": self.steps.tolist(), "tests": self.tests.tolist(),
             "min_p": [float(f"{v:.4g}") for v in self.min_p.tolist()],
@@ -159,9 +161,14 @@ _REMEDY = {
 }
 
 
+def remedy(family: str) -> str:
+    """What to try when ``family`` cannot find anything."""
+    return _REMEDY["connection" if family == "connection" else "structure"]
+
+
 def _note(fp: FamilyPower) -> str | None:
     label = _LABEL[fp.family]
-    remedy = _REMEDY["connection" if fp.family == "connection" else "structure"]
+    fix = remedy(fp.family)
     t = int(fp.steps.size)
     where = f"at any of the {t} checkpoints" if t > 1 else "at the checkpoint tested"
     m, p = int(fp.tests.max(initial=0)), float(fp.min_p.min(initial=1.0))
@@ -169,7 +176,7 @@ def _note(fp: FamilyPower) -> str | None:
         why = (f"{m:,} tests, smallest attainable p {p:.3g} > alpha/m = "
                f"{fp.alpha / max(m, 1):.3g}" if m else "no testable pairs")
         return (f"{label}: no test can pass Benjamini-Hochberg {where} ({why}; BH needs k "
-                f"tests with p <= k*alpha/m). Remedy: {remedy}.")
+                f"tests with p <= k*alpha/m). Remedy: {fix}.")
     if fp.weak:
         k = int(fp.min_discoveries[fp.max_discoveries > 0].min())
         if k > 1:
@@ -179,11 +186,11 @@ def _note(fp: FamilyPower) -> str | None:
         else:
             why = (f"small data: at most {m:,} tests, BH passes one only at p <= "
                    f"{fp.alpha / max(m, 1):.3g} (smallest attainable p {p:.3g})")
-        return f"{label}: none found; {why}. Remedy: {remedy}."
+        return f"{label}: none found; {why}. Remedy: {fix}."
     if fp.family == "connection" and int(np.count_nonzero(fp.max_discoveries == 0)):
         n0 = int(np.count_nonzero(fp.max_discoveries == 0))
         return (f"{label}: no test can pass BH at {n0} of {t} checkpoints. Remedy: "
-                f"{remedy}.")
+                f"{fix}.")
     return None
 
 
