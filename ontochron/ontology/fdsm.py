@@ -27,27 +27,34 @@ _BATCH_BYTES = 64 << 20
 
 def curveball_sweeps(x: np.ndarray, sweeps: int, rng: np.random.Generator) -> np.ndarray:
     """Run ``sweeps`` curveball sweeps on each chain of ``x`` (chains x concepts x features,
-    bool), in place; returns ``x``. Every row and column sum of every chain is kept."""
+    bool, C-contiguous), in place; returns ``x``. Every row and column sum of every chain
+    is kept exactly."""
     n_chains, n, f = x.shape
     half = n // 2
     if half == 0 or f == 0:
         return x
-    chain = np.arange(n_chains)[:, None]
-    base = np.tile(np.arange(n), (n_chains, 1))
-    cols = np.broadcast_to(np.arange(f), (n_chains, half, f))
+    if not x.flags.c_contiguous:
+        raise ValueError("curveball_sweeps needs a C-contiguous array (it works in place)")
+    flat = x.reshape(n_chains * n, f)  # a view: trades write through to x
+    offset = (np.arange(n_chains, dtype=np.int64) * n)[:, None]
+    base = np.tile(np.arange(n, dtype=np.int64), (n_chains, 1))
+    col = np.arange(f, dtype=np.int64)
+    never = np.int64(1) << 62
     for _ in range(sweeps):
-        perm = rng.permuted(base, axis=1)
-        ia, ib = perm[:, :half], perm[:, half:2 * half]
-        a, b = x[chain, ia], x[chain, ib]
+        perm = rng.permuted(base, axis=1) + offset
+        ia, ib = perm[:, :half].ravel(), perm[:, half:2 * half].ravel()
+        a, b = flat[ia], flat[ib]
         both, xor = a & b, a ^ b
         n_a = np.count_nonzero(a & ~b, axis=-1)  # features only a has: a keeps that many
-        keys = rng.random((n_chains, half, f))
-        keys[~xor] = 2.0  # traded features first, in random order
-        rank = np.empty((n_chains, half, f), dtype=np.int64)
-        np.put_along_axis(rank, np.argsort(keys, axis=-1), cols, axis=-1)
-        to_a = xor & (rank < n_a[..., None])
-        x[chain, ia] = both | to_a
-        x[chain, ib] = both | (xor & ~to_a)
+        # distinct random keys (the column breaks ties), traded features only: a gets the
+        # n_a smallest, a uniform subset of that size
+        keys = rng.integers(0, 1 << 40, size=xor.shape, dtype=np.int64) * f + col
+        keys[~xor] = never
+        cut = np.take_along_axis(np.sort(keys, axis=-1),
+                                 np.maximum(n_a - 1, 0)[:, None], axis=-1)
+        to_a = xor & (keys <= cut) & (n_a > 0)[:, None]
+        flat[ia] = both | to_a
+        flat[ib] = both | (xor & ~to_a)
     return x
 
 
@@ -74,13 +81,13 @@ def fdsm_exceedances(codes: np.ndarray, n_samples: int, rng: np.random.Generator
         return out
     nl, fl = x.shape
     obs = x.astype(np.float32) @ x.T.astype(np.float32)
-    hub = curveball_sweeps(x[None].copy(), sweeps, rng)[0]
+    hub = curveball_sweeps(np.ascontiguousarray(x)[None].copy(), sweeps, rng)[0]
     batch = max(1, _BATCH_BYTES // (4 * nl * (nl + fl) + 8 * fl * nl))
     cnt = np.zeros((nl, nl), dtype=np.int64)
     done = 0
     while done < n_samples:
         b = min(batch, n_samples - done)
-        xs = curveball_sweeps(np.repeat(hub[None], b, axis=0), sweeps, rng)
+        xs = curveball_sweeps(np.repeat(hub[None], b, axis=0), sweeps, rng)  # contiguous
         xf = xs.astype(np.float32)
         s = np.matmul(xf, xf.transpose(0, 2, 1))  # exact: counts far below 2^24
         cnt += np.count_nonzero(s >= obs[None] - 0.5, axis=0)
