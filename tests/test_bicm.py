@@ -198,7 +198,9 @@ def test_popular_features_do_not_connect_everything():
     bicm = analyze(stack, OntologyConfig(structure=False), progress=False)
     assert hyper > 0.5 * 150 * 149 / 2
     assert bicm.summary["connections"] <= 3
-    assert bicm.summary["thresholds"]["connection_null"] == "bicm"
+    # the default null is "auto", which picks the BiCM at 150 concepts and says so
+    assert bicm.summary["thresholds"]["connection_null"] == "auto"
+    assert bicm.summary["power"]["connection"]["nulls"] == {"bicm": 1}
 
 
 def test_fdr_with_popularity_differences_and_planted_groups():

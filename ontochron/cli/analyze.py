@@ -56,9 +56,15 @@ def add_threshold_arguments(p: argparse.ArgumentParser) -> None:
     """The detection thresholds and switches of native mode (shared by ``analyze`` and
     ``ingest``); :func:`ontology_config` turns them into an OntologyConfig."""
     p.add_argument("--alpha", type=float, default=0.05, help="BH level of connections")
-    p.add_argument("--connection-null", choices=("bicm", "hypergeometric"), default="bicm",
-                   help="null law of shared features: bicm (keeps code sizes and feature "
-                        "popularity) or hypergeometric (every feature equally likely)")
+    p.add_argument("--connection-null", choices=("auto", "bicm", "fdsm", "hypergeometric"),
+                   default="auto",
+                   help="null law of shared features: auto (fdsm on small checkpoints, else "
+                        "bicm), bicm (keeps code sizes and feature popularity in "
+                        "expectation), fdsm (keeps them exactly; curveball samples) or "
+                        "hypergeometric (every feature equally likely)")
+    p.add_argument("--null-samples", type=int, default=None, metavar="N",
+                   help="curveball samples per checkpoint of the fdsm null (default 2000; "
+                        "its p-values are at least 1/(N+1))")
     p.add_argument("--min-shared", type=int, default=1,
                    help="fewest shared features for a connection")
     p.add_argument("--phase-rule", choices=("mad", "mean_std"), default="mad")
@@ -83,8 +89,9 @@ def ontology_config(args: argparse.Namespace) -> Any:
     from ontochron.ontology.config import OntologyConfig
 
     try:
+        extra = {} if args.null_samples is None else {"null_samples": args.null_samples}
         cfg = OntologyConfig(alpha=args.alpha, connection_null=args.connection_null,
-                             min_shared=args.min_shared,
+                             min_shared=args.min_shared, **extra,
                              phase_rule=args.phase_rule, phase_z=args.phase_z,
                              phase_sigma=args.phase_sigma, phase_min_delta=args.phase_min_delta,
                              connections=not args.no_connections,
@@ -116,6 +123,14 @@ def _print_summary(summary: dict[str, Any], paths: dict[str, Any]) -> None:
     console.print(table)
     out = next(iter(paths.values())).parent if paths else None
     console.print(f"wrote {len(paths)} files to {out}")
+    print_power_notes(summary)
+
+
+def print_power_notes(summary: dict[str, Any]) -> None:
+    """The power notes of summary.json (families that could find nothing), once each, on
+    stderr."""
+    for note in (summary.get("power") or {}).get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -122,6 +122,8 @@ class IngestReport:
     rebuilt: list[str] = field(default_factory=list)
     #: Label nodes removed with the deleted Features they described (or found describing none)
     labels_deleted: int = 0
+    #: test families that could find nothing (Ontology.power.notes), printed once
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -139,6 +141,7 @@ class IngestReport:
         if self.labels_deleted:
             lines.append(f"  {'Label':<12} -{self.labels_deleted} (their features were deleted)")
         lines.append("  " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -602,6 +605,7 @@ def ingest(source: Any, *, run: str | None = None,
     steps = np.asarray(ont.steps, dtype=np.int64)
     report = IngestReport(run_id, int(steps.size), int(steps[-1]) if steps.size else -1)
     report.seconds.update({"load": t1 - t0, "analyze": t2 - t1})
+    report.notes = list(ont.power.notes) if ont.power is not None else []
     owned = not isinstance(store, GraphStore)
     if isinstance(store, GraphStore):
         gs = store

@@ -28,6 +28,7 @@ from ontochron.ontology.parallel import (
     workers_for,
 )
 from ontochron.ontology.phases import phase_events
+from ontochron.ontology.power import FamilyPower, PowerReport
 from ontochron.ontology.result import Events, Ontology, Relations
 
 COMPAT_MODES = ("reptimeline",)
@@ -46,7 +47,8 @@ def _check_device(device: str) -> None:
 
 
 def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device: str,
-               workers: int) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
+               workers: int, power: dict[str, FamilyPower]
+               ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
     try:
         from ontochron.ontology.structure import structure_over_time
     except ImportError as exc:
@@ -57,7 +59,7 @@ def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device:
     if device != "cpu" and getattr(sconf, "device", device) == "cpu":
         sconf = dataclasses.replace(sconf, device=device)
     return structure_over_time(stack, sconf, progress=progress,
-                               workers=workers if device == "cpu" else 1)
+                               workers=workers if device == "cpu" else 1, power=power)
 
 
 def _as_stack(data: Any) -> CodeStack:
@@ -130,7 +132,7 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
     steps = np.asarray(stack.steps, dtype=np.int64)
     life = LifecycleTracker(n_concepts, n_feat)
     conn = (ConnectionTracker(n_concepts, n_feat, config.alpha, config.min_shared, device,
-                              config.connection_null)
+                              config.connection_null, config.null_samples, config.seed)
             if config.connections else None)
     repeat = repeated_checkpoints(stack)
     conn_steps: Iterator[StepConnections | None] = iter(())
@@ -140,7 +142,7 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
         step_bytes = n_max * n_max * 2 if conn.dense(n_max) else IN_FLIGHT_BYTES // 2
 
         def compute(t: int) -> StepConnections | None:
-            return None if repeat[t] else conn.compute(stack.codes[t], stack.present[t])
+            return None if repeat[t] else conn.compute(stack.codes[t], stack.present[t], t)
 
         conn_steps = scope.enter_context(contextlib.closing(ordered_map(
             compute, range(n_steps),
@@ -190,12 +192,17 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
                           sigma=config.phase_sigma, min_delta=config.phase_min_delta)
     times["finish"] = time.perf_counter() - t0
 
+    power: dict[str, FamilyPower] = {}
+    if conn is not None:
+        power["connection"] = FamilyPower.from_steps(
+            "connection", config.alpha, [int(steps[t]) for t, _ in conn.power],
+            [p for _, p in conn.power])
     struct_rel = Relations.empty()
     struct_counts: dict[str, int] = {}
     if config.structure:
         t0 = time.perf_counter()
         struct_rel, struct_stats, struct_counts = _structure(stack, config, progress, device,
-                                                             workers)
+                                                             workers, power)
         fstats.update(struct_stats)
         times["structure"] = time.perf_counter() - t0
 
@@ -210,11 +217,14 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
         mask = struct_rel.kind == kind
         rel_counts[kind] = (int(np.count_nonzero(mask)),
                             int(np.count_nonzero(mask & struct_rel.open_mask())))
+    report = PowerReport(power)
     summary = _summary(stack, config, counts, rel_counts, struct_counts)
+    summary["power"] = report.to_dict()
     times["assemble"] = time.perf_counter() - t0
     return Ontology(steps=steps, concepts=list(stack.concepts), n_features=n_feat,
                     events=events, relations=relations, activations=acts, curves=curves,
-                    feature_stats=fstats, summary=summary, config=config.to_dict())
+                    feature_stats=fstats, summary=summary, config=config.to_dict(),
+                    power=report)
 
 
 def _summary(stack: CodeStack, config: OntologyConfig, event_counts: dict[str, int],

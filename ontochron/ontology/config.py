@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ontochron.errors import InputError
-from ontochron.ontology.overlap_null import NULLS
+from ontochron.ontology.connections import CONNECTION_NULLS
+from ontochron.ontology.fdsm import NULL_SAMPLES
 
 try:  # the structure detectors define their own validated config
     from ontochron.ontology.structure import StructureConfig
@@ -28,18 +29,22 @@ class OntologyConfig:
     """All thresholds of native-mode detection (see docs/definitions.md).
 
     ``alpha``: Benjamini-Hochberg level of the per-checkpoint connection test;
-    ``connection_null``: its null law of the shared-feature count, "bicm" (sizes and
-    feature popularities kept) or "hypergeometric" (every feature equally likely);
+    ``connection_null``: its null law of the shared-feature count, "auto" (FDSM on small
+    checkpoints, else BiCM), "bicm" (sizes and feature popularities kept in expectation),
+    "fdsm" (kept exactly; Monte Carlo with ``null_samples`` curveball samples) or
+    "hypergeometric" (every feature equally likely);
     ``min_shared``: fewest shared features for a connection; ``phase_rule``: "mad" (robust
     z of |delta| > ``phase_z``) or "mean_std" (|delta| > mean + ``phase_sigma`` * std);
     ``phase_min_delta``: smallest |delta| that can be a transition; ``connections`` /
     ``structure``: switch the connection and structure detectors on or off;
     ``structure_config``: the structure detectors' own config (StructureConfig);
-    ``seed``: seed of the random row hashing used for the utilization curve.
+    ``seed``: seed of the random row hashing used for the utilization curve and of the
+    FDSM samples.
     """
 
     alpha: float = 0.05
-    connection_null: str = "bicm"
+    connection_null: str = "auto"
+    null_samples: int = NULL_SAMPLES
     min_shared: int = 1
     phase_rule: str = "mad"
     phase_z: float = 3.5
@@ -70,8 +75,11 @@ class OntologyConfig:
                                                                      else 0):
                 raise bad(name, "must be an integer >= 1" if name == "min_shared"
                           else "must be an integer >= 0")
-        if self.connection_null not in NULLS:
-            raise bad("connection_null", f"must be one of {NULLS}")
+        if self.connection_null not in CONNECTION_NULLS:
+            raise bad("connection_null", f"must be one of {CONNECTION_NULLS}")
+        v = self.null_samples
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000_000:
+            raise bad("null_samples", "must be an integer in [1, 10000000]")
         if self.phase_rule not in PHASE_RULES:
             raise bad("phase_rule", f"must be one of {PHASE_RULES}")
         for name in ("connections", "structure"):

@@ -5,6 +5,7 @@ intervals and form/break events."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -12,12 +13,25 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ontochron.errors import InputError
+from ontochron.ontology.fdsm import NULL_SAMPLES, fdsm_exceedances
 from ontochron.ontology.lifecycle import RunTracker, index_to_steps, object_full
 from ontochron.ontology.overlap_null import BicmNull, HypergeomNull, make_null
+from ontochron.ontology.power import StepPower, bh_power, pair_counts
 from ontochron.ontology.result import Events, Relations
-from ontochron.ontology.stats import bh_qvalues, bh_qvalues_tied
+from ontochron.ontology.stats import bh_qvalues, bh_qvalues_tied, min_attainable_p
 
 OverlapNull = HypergeomNull | BicmNull
+
+# Connection nulls: "auto" picks "fdsm" on small checkpoints and "bicm" otherwise.
+CONNECTION_NULLS = ("auto", "bicm", "fdsm", "hypergeometric")
+# auto: FDSM up to this many present concepts and present concepts x non-constant features
+# (its cost is samples x sweeps x that many cells; beyond, BiCM and FDSM nearly agree and
+# the 1/(samples+1) floor of its p-values would cost more power than it gains)
+FDSM_MAX_CONCEPTS = 64
+FDSM_MAX_CELLS = 4096
+# explicit fdsm: largest checkpoint (its n x n exceedance counts are kept dense)
+_FDSM_LIMIT = 4096
 
 CONNECTION_STATS = ("shared", "jaccard", "p_value", "q_value")
 _BLOCK = 1024  # concept rows per block of the pair-overlap product
@@ -254,6 +268,7 @@ class StepConnections:
     rows: np.ndarray
     codes: sp.csr_array
     shared: np.ndarray | None  # overlaps among ``rows`` (dense path only)
+    power: StepPower | None = None  # the family's power at this checkpoint (power.py)
 
     def shared_of(self, a: np.ndarray, b: np.ndarray, n_concepts: int) -> np.ndarray:
         """Shared features of concept pairs (a, b) at this checkpoint (0 when absent)."""
@@ -277,26 +292,44 @@ class ConnectionTracker:
     """
 
     def __init__(self, n_concepts: int, n_features: int, alpha: float = 0.05,
-                 min_shared: int = 1, device: str = "cpu", null: str = "bicm") -> None:
+                 min_shared: int = 1, device: str = "cpu", null: str = "auto",
+                 null_samples: int = NULL_SAMPLES, seed: int = 0) -> None:
         self.c, self.f = n_concepts, n_features
         self.alpha, self.min_shared, self.device = alpha, min_shared, device
-        self.null_kind = null
+        self.null_kind, self.null_samples, self.seed = null, null_samples, seed
         self.runs = RunTracker(CONNECTION_STATS, key_space=n_concepts * n_concepts)
         self._ev: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.power: list[tuple[int, StepPower]] = []  # (checkpoint index, power)
+
+    def choose_null(self, n_present: int, popularity: np.ndarray) -> str:
+        """The null used at a checkpoint: ``null`` itself, or for "auto" the FDSM on small
+        checkpoints (few concepts, few cells) and the BiCM otherwise."""
+        if self.null_kind != "auto":
+            return self.null_kind
+        live = int(np.count_nonzero((popularity > 0) & (popularity < n_present)))
+        small = n_present <= FDSM_MAX_CONCEPTS and n_present * live <= FDSM_MAX_CELLS
+        return "fdsm" if small else "bicm"
 
     def dense(self, n_present: int) -> bool:
         """Does a checkpoint with ``n_present`` concepts use the dense overlap matrix?"""
         item = 2 if self.f < 1 << 16 else 4  # overlap_matrix dtype size
         return self.device == "cpu" and n_present ** 2 * item <= _DENSE_PAIRS_BYTES
 
-    def compute(self, codes: sp.csr_array, present: np.ndarray) -> StepConnections:
-        """Test every present pair of one checkpoint (no tracker state is read or written)."""
+    def compute(self, codes: sp.csr_array, present: np.ndarray, t: int = 0
+                ) -> StepConnections:
+        """Test every present pair of one checkpoint (no tracker state is read or written;
+        the FDSM's random stream is seeded by (seed, t), so threads do not change it)."""
         codes = sp.csr_array(codes)
         rows = np.flatnonzero(np.asarray(present, dtype=bool))
         k = np.diff(codes.indptr).astype(np.int64)
         sub = codes[rows] if rows.size != codes.shape[0] else codes
-        null = make_null(self.null_kind, k[rows], np.bincount(sub.indices, minlength=self.f),
-                         self.f, self.alpha)
+        popularity = np.bincount(sub.indices, minlength=self.f)
+        kind = self.choose_null(rows.size, popularity)
+        m = rows.size * (rows.size - 1) // 2
+        if kind == "fdsm":
+            return self._compute_fdsm(codes, sub, rows, k, m, t)
+        null = make_null(kind, k[rows], popularity, self.f, self.alpha)
+        power = null_power(null, m, self.alpha, kind)
         shared_mat = None
         if self.dense(rows.size):
             # the tests and the counts of broken pairs (a < b) read the upper triangle only
@@ -312,16 +345,50 @@ class ConnectionTracker:
             keys = keys[order]
             res = {n: v[order] for n, v in res.items()}
         return StepConnections(keys, {n: res[n] for n in CONNECTION_STATS}, rows, codes,
-                               shared_mat)
+                               shared_mat, _found(power, keys))
+
+    def _compute_fdsm(self, codes: sp.csr_array, sub: sp.csr_array, rows: np.ndarray,
+                      k: np.ndarray, m: int, t: int) -> StepConnections:
+        """The connection tests of one checkpoint under the FDSM (Monte Carlo p-values from
+        curveball samples, BH over every present pair)."""
+        n = rows.size
+        if n > _FDSM_LIMIT:
+            raise InputError(f"connection null 'fdsm' is for checkpoints of at most "
+                             f"{_FDSM_LIMIT} concepts, got {n}; use 'auto' or 'bicm'")
+        n_s = self.null_samples
+        shared = overlap_matrix(codes, rows, symmetric=False)
+        x = sub.toarray().astype(bool)
+        rng = np.random.default_rng([self.seed, t])
+        exceed = fdsm_exceedances(x, n_s, rng)
+        a, b = np.triu_indices(n, 1)
+        s = shared[a, b].astype(np.int64)
+        p = (1.0 + exceed[a, b]) / (n_s + 1.0)
+        q = bh_qvalues(p, m) if m else p
+        ok = (q <= self.alpha) & (s >= self.min_shared)
+        a, b, s = a[ok], b[ok], s[ok]
+        ka, kb = k[rows[a]], k[rows[b]]
+        stats = {"shared": s.astype(np.float64), "jaccard": s / (ka + kb - s),
+                 "p_value": p[ok], "q_value": q[ok]}
+        keys = rows[a] * self.c + rows[b]  # row-major upper triangle: already sorted
+        size = x.sum(axis=1)
+        live = int(np.count_nonzero((size > 0) & (size < x.shape[1])))
+        lv = np.array([1.0 / (n_s + 1.0)])
+        power = StepPower(m, *bh_power(lv, np.array([live * (live - 1) // 2]), m,
+                                       self.alpha), null="fdsm")
+        return StepConnections(keys, stats, rows, codes, shared, _found(power, keys))
 
     def repeat(self, t: int) -> None:
         """Checkpoint ``t`` has the same present concepts and codes as the previous one:
         identical tests, so every connection continues and nothing forms or breaks."""
         self.runs.update(t, self.runs.keys, self.runs.payload)
+        if self.power:
+            self.power.append((t, self.power[-1][1]))
 
     def advance(self, t: int, step: StepConnections) -> None:
         """Advance the intervals to checkpoint index ``t`` with its tests ``step``."""
         new, ended = self.runs.update(t, step.keys, step.stats)
+        if step.power is not None:
+            self.power.append((t, step.power))
         if new.size:
             pos = np.searchsorted(step.keys, new)
             self._ev.append(("connection_form", t, new // self.c, new % self.c,
@@ -333,7 +400,7 @@ class ConnectionTracker:
 
     def update(self, t: int, codes: sp.csr_array, present: np.ndarray) -> None:
         """Test every present pair at checkpoint index ``t`` and advance the intervals."""
-        self.advance(t, self.compute(codes, present))
+        self.advance(t, self.compute(codes, present, t))
 
     def finish(self, steps: np.ndarray, concepts: list[str]) -> tuple[Relations, Events]:
         """(connection relations, connection_form/_break events) in step values."""
@@ -355,6 +422,36 @@ class ConnectionTracker:
         ev = Events(np.concatenate(kinds), np.concatenate(stp), np.concatenate(con),
                     np.full(sum(x.size for x in con), -1, dtype=np.int64), np.concatenate(det))
         return rel, ev
+
+
+def _found(power: StepPower, keys: np.ndarray) -> StepPower:
+    return dataclasses.replace(power, discoveries=int(keys.size))
+
+
+def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
+    """Power of one checkpoint's connection family under a BiCM or hypergeometric null:
+    per pair of distinct code sizes the p-value of the largest possible overlap
+    min(k_a, k_b). For the BiCM, size pairs whose Bernstein bound already puts that p below
+    alpha / m (they can pass at every k) keep the bound; the rest get the exact tail only
+    when no size pair is settled so (otherwise the family certainly has power, and they keep
+    their bound too: ``min_p`` is then an upper bound below alpha / m and
+    ``max_discoveries`` a lower bound)."""
+    counts = np.bincount(null.index, minlength=null.values.size)
+    ia, ib, mult = pair_counts(counts)
+    top = np.minimum(null.values[ia], null.values[ib])
+    if isinstance(null, HypergeomNull):
+        lv = np.where(top > 0, min_attainable_p(null.n_features, null.values[ia],
+                                                null.values[ib]), 1.0)
+    else:
+        mean, var = null.mean[ia, ib], null.var[ia, ib]
+        t = np.maximum(top - mean, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = np.where(t > 0, np.exp(-t * t / (2.0 * (var + t / 3.0))), 1.0)
+        lv = np.where(top > 0, bound, 1.0)
+        exact = np.flatnonzero((top > 0) & (bound > alpha / max(m, 1)))
+        if exact.size and exact.size == np.count_nonzero(top > 0):
+            lv[exact] = null.sf(top[exact], ia[exact], ib[exact])
+    return StepPower(m, *bh_power(lv, mult, m, alpha), null=kind)
 
 
 def _details(concepts: list[str], partner: np.ndarray, shared: np.ndarray) -> np.ndarray:

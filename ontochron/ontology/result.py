@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ontochron.ontology.intervals import OPEN
+from ontochron.ontology.power import PowerReport
 
 EVENT_KINDS = ("birth", "death", "connection_form", "connection_break", "phase_transition")
 RELATION_KINDS = ("connection", "dual", "dependency", "triad", "hierarchy")
@@ -105,6 +106,10 @@ class Ontology:
     ``activations`` are the ACTIVATES intervals (concept index, feature index, valid_from,
     valid_to) during which a concept's code has the feature on.
     ``summary`` holds the integer counts written to summary.json plus run metadata.
+    ``power`` (native mode) says per test family and checkpoint how many tests there were,
+    the smallest attainable p-value and how many discoveries BH could make
+    (:class:`ontochron.ontology.power.PowerReport`; ``power.notes`` when a family could
+    find nothing).
     """
 
     steps: np.ndarray
@@ -117,3 +122,4 @@ class Ontology:
     feature_stats: dict[str, np.ndarray]
     summary: dict[str, Any]
     config: dict[str, Any]
+    power: PowerReport | None = None

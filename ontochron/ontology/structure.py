@@ -8,6 +8,7 @@ that fail the effect-size filters or cannot reach significance are counted with 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Iterator
@@ -23,6 +24,13 @@ from ontochron.ontology.hierarchy import first_stable_steps, hierarchy_edges
 from ontochron.ontology.intervals import intervals_from_occurrences
 from ontochron.ontology.lifecycle import object_full, repeated_checkpoints
 from ontochron.ontology.parallel import ordered_map, workers_for
+from ontochron.ontology.power import (
+    FamilyPower,
+    StepPower,
+    bh_power,
+    log_min_binom_bound,
+    pair_counts,
+)
 from ontochron.ontology.result import Relations
 from ontochron.ontology.stats import bh_qvalues, hypergeom_sf, min_attainable_p
 
@@ -110,6 +118,7 @@ class StepStructure:
     n_tested_features: int = 0
     triad_pairs: int = 0           # candidate (i, j) pairs whose triples were counted
     triad_pairs_capped: int = 0    # candidate pairs left out by max_triad_pairs
+    power: dict[str, StepPower] = field(default_factory=dict)  # per family (power.py)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -647,6 +656,7 @@ def detect_step(codes: sp.csr_array, config: StructureConfig) -> StepStructure:
     res = StepStructure(n_tested_features=f)
     res.n_tests = {"dual": f * (f - 1) // 2, "dependency": f * (f - 1),
                    "triad": f * (f - 1) // 2 * max(f - 2, 0)}
+    res.power = family_power(n_all[tested], n_total, res.n_tests, config)
     if f < 2:
         return res
     x = sp.csc_array(codes[:, tested].astype(np.int32))
@@ -663,7 +673,49 @@ def detect_step(codes: sp.csr_array, config: StructureConfig) -> StepStructure:
     if f >= 3:
         res.triads = _remap(_triads(x, cand, n, res.n_tests["triad"], config, res, use_torch), tested,
                             ("i", "j", "r"))
+    for fam, table in (("dual", res.duals), ("dependency", res.dependencies),
+                       ("triad", res.triads)):
+        res.power[fam] = dataclasses.replace(res.power[fam],
+                                             discoveries=int(table["p"].size))
     return res
+
+
+def family_power(n: np.ndarray, n_total: int, n_tests: dict[str, int],
+                 cfg: StructureConfig) -> dict[str, StepPower]:
+    """Smallest attainable p-value and BH discovery bounds of each family at one checkpoint,
+    from the tested features' margins ``n`` alone (tests grouped by distinct margins, so the
+    cost is the square of the distinct popularities, at most the concepts), counting a test
+    whose effect-size filter cannot pass with any count as p = 1 (as the tests do)."""
+    vals, cnt = np.unique(np.asarray(n, dtype=np.int64), return_counts=True)
+    ia, ib, mult = pair_counts(cnt)
+    ni, nj = vals[ia], vals[ib]
+    out: dict[str, StepPower] = {}
+    # duals: lower tail at the smallest possible co-occurrence; phi must be able to pass
+    odds_i, odds_j = ni / np.maximum(n_total - ni, 1), nj / np.maximum(n_total - nj, 1)
+    g = np.sqrt(odds_i * odds_j)
+    capable = -np.minimum(g, 1.0 / np.maximum(g, 1e-300)) <= cfg.dual_max_phi + _EPS
+    lv = np.where(capable, min_attainable_p(n_total, n_total - ni, nj), 1.0)
+    out["dual"] = StepPower(n_tests["dual"], *bh_power(lv, mult, n_tests["dual"], cfg.alpha))
+    # dependencies, ordered (child, parent): upper tail at the largest co-occurrence, which
+    # must reach the support and confidence cuts
+    need_dep, lim_pair = _feature_limits(vals, cfg)
+    cc, pp = np.meshgrid(np.arange(vals.size), np.arange(vals.size), indexing="ij")
+    cc, pp = cc.ravel(), pp.ravel()
+    dm = np.where(cc == pp, cnt[cc] * (cnt[cc] - 1), cnt[cc] * cnt[pp])
+    top = np.minimum(vals[cc], vals[pp])
+    lv = np.where(top >= need_dep[cc], min_attainable_p(n_total, vals[pp], vals[cc]), 1.0)
+    out["dependency"] = StepPower(n_tests["dependency"],
+                                  *bh_power(lv, dm, n_tests["dependency"], cfg.alpha))
+    # triads: per input pair at best 1 / C(n_i + n_j - n_ij, n_ij) over the n_ij the AND
+    # filters allow, for each of the F' - 2 outputs
+    lo = np.maximum(cfg.min_support, ni + nj - n_total)
+    hi = np.minimum(lim_pair[ia], lim_pair[ib])
+    with np.errstate(over="ignore"):
+        lv = np.exp(-log_min_binom_bound(ni, nj, lo, hi))  # inf (no feasible n_ij): p' = 1
+    m3 = n_tests["triad"]
+    out["triad"] = StepPower(m3, *bh_power(lv, mult * max(int(n.size) - 2, 0), m3,
+                                           cfg.alpha))
+    return out
 
 
 def _remap(table: dict[str, np.ndarray], tested: np.ndarray,
@@ -724,14 +776,16 @@ def _intervals(kind: str, occ: list[tuple[int, dict[str, np.ndarray]]], steps: n
 
 
 def structure_over_time(stack: CodeStack, config: StructureConfig, progress: bool = False,
-                        workers: int = 1
+                        workers: int = 1, power: dict[str, FamilyPower] | None = None
                         ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
     """Relations (kinds dual, dependency, triad, hierarchy) as validity intervals over the run,
     per-feature stats (first_stable_step, layer, ...), and counts (at last checkpoint / total).
 
     Checkpoints are detected on up to ``workers`` threads (each is independent of the
     others); a checkpoint whose present codes equal the previous one's reuses its results.
+    A dict passed as ``power`` receives each family's :class:`FamilyPower` (power.py).
     """
+    step_power: list[dict[str, StepPower]] = []
     occ: dict[str, list[tuple[int, dict[str, np.ndarray]]]] = {
         k: [] for k in ("dual", "dependency", "triad", "hierarchy")}
     capped = 0
@@ -768,6 +822,7 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
         occ["triad"].append((t, res.triads))
         occ["hierarchy"].append((t, hier))
         capped += res.triad_pairs_capped
+        step_power.append(res.power)
         last, last_h = res, hier
     f = stack.n_features
     rel = Relations.concat([_intervals(k, v, stack.steps, f) for k, v in occ.items()])
@@ -793,4 +848,9 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
     counts["stable_features"] = int(np.count_nonzero(first >= 0))
     counts["layers"] = int(layer.max()) if layer.size else 0
     counts["triad_pairs_capped"] = int(capped)
+    if power is not None:
+        steps = [int(stack.steps[t]) for t in ts]
+        for fam in ("dual", "dependency", "triad"):
+            power[fam] = FamilyPower.from_steps(fam, config.alpha, steps,
+                                                [sp_[fam] for sp_ in step_power])
     return rel, feature_stats, counts
