@@ -13,7 +13,11 @@ import scipy.sparse as sp
 
 from ontochron.errors import InputError
 from ontochron.ingest.dictionaries import (
-    Dictionary, dictionary_checkpoints, is_dictionary_run, iter_dictionaries)
+    Dictionary,
+    dictionary_checkpoints,
+    is_dictionary_run,
+    iter_dictionaries,
+)
 from ontochron.ingest.extractor import Extractor
 from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.lineage.build import build_lineage, directions
