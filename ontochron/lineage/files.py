@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,14 @@ def write_lineage_files(lineage: Lineage, directory: str | os.PathLike[str]) -> 
     return [d / n for n in LINEAGE_FILES]
 
 
-def write_lineage(lineage: Lineage, out_dir: str | os.PathLike[str],
-                  summary: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Write the lineage files plus summary.json into ``out_dir``, all or nothing; an existing
-    directory is replaced only if it holds nothing but these files."""
-    from ontochron.outputs import _json_default, _swap_into_place
+def atomic_dir(out_dir: str | os.PathLike[str], names: set[str],
+               fill: Callable[[Path], None]) -> dict[str, Path]:
+    """Run ``fill(tmp)`` in a temporary sibling of ``out_dir`` renamed into place at the end
+    (all or nothing); an existing ``out_dir`` is replaced only if it holds nothing but
+    ``names``."""
+    from ontochron.outputs import _swap_into_place
 
     out = Path(out_dir)
-    names = set(LINEAGE_FILES) | {"summary.json"}
     if out.exists():
         if not out.is_dir():
             raise InputError("output path exists and is not a directory", out)
@@ -74,15 +75,29 @@ def write_lineage(lineage: Lineage, out_dir: str | os.PathLike[str],
     except OSError as exc:
         raise InputError(f"cannot create the output directory: {exc.strerror}", out) from exc
     try:
-        write_lineage_files(lineage, tmp)
-        (tmp / "summary.json").write_text(
-            json.dumps(summary or lineage.summary(), indent=2, default=_json_default) + "\n",
-            encoding="utf-8")
+        fill(tmp)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {n: out / n for n in sorted(names)}
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Indented JSON with numpy values converted."""
+    from ontochron.outputs import _json_default
+
+    path.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+def write_lineage(lineage: Lineage, out_dir: str | os.PathLike[str],
+                  summary: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write the lineage files plus summary.json into ``out_dir``, all or nothing."""
+    def fill(tmp: Path) -> None:
+        write_lineage_files(lineage, tmp)
+        write_json(tmp / "summary.json", summary or lineage.summary())
+
+    return atomic_dir(out_dir, set(LINEAGE_FILES) | {"summary.json"}, fill)
 
 
 def _rows(path: Path, columns: list[str]) -> list[dict[str, str]]:
