@@ -10,9 +10,11 @@ NULLS = ("both", "random", "permuted")
 LAYOUTS = ("auto", "saelens", "sparsify", "dictionary_learning", "gemmascope")
 
 
-def add_lineage_arguments(p: argparse.ArgumentParser) -> None:
-    """Matching options shared by ``lineage``, ``compare``, ``analyze`` and ``ingest``."""
-    g = p.add_argument_group("feature matching")
+def add_lineage_arguments(p: argparse.ArgumentParser, device: bool = True) -> None:
+    """Matching options shared by ``lineage``, ``compare``, ``analyze`` and ``ingest`` (which
+    match only on a directory of per-checkpoint dictionaries); ``device=False`` where the
+    command already has --device."""
+    g = p.add_argument_group("feature matching (directories of per-checkpoint SAEs)")
     g.add_argument("--match-on", choices=("decoder", "encoder"), default="decoder",
                    help="directions compared: decoder rows (default) or encoder columns")
     g.add_argument("--null", choices=NULLS, default="both",
@@ -25,7 +27,9 @@ def add_lineage_arguments(p: argparse.ArgumentParser) -> None:
                    help="latents per side sampled for the permuted null (default 4096)")
     g.add_argument("--topk", type=int, default=8, metavar="K",
                    help="candidate partners kept per latent above threshold (default 8)")
-    g.add_argument("--device", default="cpu", help="cpu or cuda[:n] for the cosine products")
+    if device:
+        g.add_argument("--device", default="cpu",
+                       help="cpu or cuda[:n] for the cosine products")
 
 
 def lineage_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -35,7 +39,8 @@ def lineage_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.null_rows < 1 or args.topk < 1:
         raise InputError("--null-rows and --topk must be positive")
     return {"null": args.null, "alpha": args.null_alpha, "null_rows": args.null_rows,
-            "topk": args.topk, "device": args.device, "match_on": args.match_on}
+            "topk": args.topk, "device": getattr(args, "device", "cpu"),
+            "match_on": args.match_on}
 
 
 def register(subparsers: Any) -> None:
