@@ -51,7 +51,7 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
             events.extend(LineageEvent("birth", int(step), None, int(i)) for i in range(n))
         else:
             thr, info = link_threshold(prev, U, null=null, alpha=alpha, null_rows=null_rows)
-            lk = link(prev, U, thr, topk=topk, device=device)
+            lk = link(prev, U, thr, topk=topk, device=device, alpha=alpha)
             pf = features[-1]
             feats = np.full(n, -1, dtype=np.int64)
             cp, cf = np.full(n, np.nan), np.ones(n)

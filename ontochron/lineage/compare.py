@@ -31,7 +31,7 @@ def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike
                          "dictionaries of the same layer width", sae_b)
     A, B = directions(da, match_on), directions(db, match_on)
     thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=null_rows)
-    lk = link(A, B, thr, topk=topk, device=device)
+    lk = link(A, B, thr, topk=topk, device=device, alpha=alpha)
     rows = [{"a": i, "b": j, "cosine": c, "kind": "same"} for i, j, c in lk.continues]
     rows += [{"a": i, "b": j, "cosine": c, "kind": "split"}
              for i, kids in lk.splits for j, c in kids]

@@ -152,7 +152,7 @@ class Links:
 
 
 def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
-         device: str = "cpu") -> Links:
+         device: str = "cpu", alpha: float = 0.001) -> Links:
     """Continue, split, merge, birth and death links between unit-row dictionaries A and B.
 
     1. Candidates: cosines >= threshold. 2. Primary 1:1 links: the maximum-total-cosine
@@ -160,11 +160,15 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
     unmatched A latent to its best B partner when that cosine is >= threshold (a possible split
     or merge child/parent); if a matched pair gets both extra children and extra parents, only
     the side with the higher extra cosine is kept. 4. Each extra is kept only if it explains a
-    part of the shared latent that the already kept ones do not (cosine with the residual >=
-    threshold); otherwise it is a birth (death). So a latent that continues almost unchanged
+    part of the shared latent that the already kept ones do not: its cosine with the residual
+    is above the (1 - alpha) quantile of one random cosine in d dimensions (one comparison, so
+    no maximum over latents); otherwise it is a birth (death). So a latent that continues almost unchanged
     next to a new, merely similar latent is a continue plus a birth, not a split.
     """
+    from ontochron.lineage.null import random_threshold
+
     n_a, n_b = A.shape[0], B.shape[0]
+    resid_thr = random_threshold(A.shape[1], 1, alpha)
     c = candidates(A, B, threshold, topk=topk, device=device)
     mr, mc = assign(c, n_a, n_b)
     match_a = np.full(n_a, -1, np.int64)
@@ -197,7 +201,7 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
         if kids:
             kept, basis = [(j, cos_ij)], [B[j]]
             for jj, cs in kids:
-                if _explains(A[i], basis, B[jj], threshold):
+                if _explains(A[i], basis, B[jj], resid_thr):
                     kept.append((jj, cs))
                     basis.append(B[jj])
                     linked_b[jj] = True
@@ -207,7 +211,7 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
         if pars:
             kept, basis = [(i, cos_ij)], [A[i]]
             for ii, cs in pars:
-                if _explains(B[j], basis, A[ii], threshold):
+                if _explains(B[j], basis, A[ii], resid_thr):
                     kept.append((ii, cs))
                     basis.append(A[ii])
                     linked_a[ii] = True
@@ -217,5 +221,6 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
         out.continues.append((i, j, cos_ij))
     out.deaths = np.nonzero(~linked_a)[0].astype(np.int64)
     out.births = np.nonzero(~linked_b)[0].astype(np.int64)
-    out.info = {"candidates": int(c.rows.size), "matched": int(mr.size)}
+    out.info = {"candidates": int(c.rows.size), "matched": int(mr.size),
+                "residual_threshold": resid_thr}
     return out
