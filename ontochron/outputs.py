@@ -27,8 +27,11 @@ except ImportError:  # pragma: no cover - pyarrow is an optional extra
     pa_csv = None
 
 TABLES = ("events", "relations", "activations", "curves", "features")
+# lineage.csv, lineage_events.csv, lineage_links.csv, drift.csv: see ontochron.lineage.files
+LINEAGE_NAMES = frozenset({"lineage.csv", "lineage_events.csv", "lineage_links.csv",
+                           "drift.csv"})
 OUTPUT_NAMES = frozenset({"summary.json"} | {f"{t}.{ext}" for t in TABLES
-                                             for ext in ("csv", "parquet")})
+                                             for ext in ("csv", "parquet")}) | LINEAGE_NAMES
 
 # A column: (values, valid mask or None); invalid entries are written empty.
 Column = tuple[np.ndarray, "np.ndarray | None"]
@@ -163,13 +166,14 @@ def read_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
-                  parquet: bool = False) -> dict[str, Path]:
+                  parquet: bool = False, lineage: Any = None) -> dict[str, Path]:
     """Write summary.json and events/relations/activations/curves/features CSV files (and
     Parquet copies with ``parquet=True``) into ``out_dir``; return name -> final path.
 
     All-or-nothing: files are written to a temporary sibling directory that replaces
     ``out_dir`` at the end. An existing ``out_dir`` is replaced only if it holds nothing but
-    ontochron outputs.
+    ontochron outputs. With ``lineage`` (a :class:`ontochron.lineage.Lineage`) the lineage
+    files are written too and its summary goes under ``"lineage"`` in summary.json.
     """
     if parquet and pa is None:
         raise InputError("--parquet needs pyarrow: pip install 'ontochron[parquet]'")
@@ -189,9 +193,14 @@ def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
         raise InputError(f"cannot create the output directory: {exc.strerror}", out) from exc
     written: list[str] = []
     try:
+        summary = ontology.summary
+        if lineage is not None:
+            from ontochron.lineage.files import write_lineage_files
+
+            written.extend(p.name for p in write_lineage_files(lineage, tmp))
+            summary = {**summary, "lineage": lineage.summary()}
         (tmp / "summary.json").write_text(
-            json.dumps(ontology.summary, indent=2, default=_json_default) + "\n",
-            encoding="utf-8")
+            json.dumps(summary, indent=2, default=_json_default) + "\n", encoding="utf-8")
         written.append("summary.json")
         for name, cols in _tables(ontology).items():
             _write_csv(tmp / f"{name}.csv", cols)

@@ -13,7 +13,7 @@ from ontochron.errors import OntochronError
 
 # Sub-command modules under ontochron.cli, in help order; each defines register(subparsers).
 COMMANDS = ["demo", "analyze", "ingest", "store", "query", "export", "bloom", "label",
-            "verify", "plot", "report", "overlay"]
+            "verify", "plot", "report", "lineage", "compare", "overlay"]
 
 
 def build_parser() -> argparse.ArgumentParser:

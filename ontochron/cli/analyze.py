@@ -49,6 +49,9 @@ def register(subparsers: Any) -> None:
                    help="threads testing checkpoints in parallel (default: usable CPUs, up "
                         "to 8; results do not depend on it)")
     add_threshold_arguments(p)
+    from ontochron.cli.lineage import add_lineage_arguments
+
+    add_lineage_arguments(p, device=False)
     p.set_defaults(func=run)
 
 
@@ -135,19 +138,26 @@ def print_power_notes(summary: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, analyze, write; print a summary table unless --quiet."""
-    from ontochron.ingest.readers import load_stack
+    from ontochron.cli.lineage import lineage_options
+    from ontochron.lineage.pipeline import load_aligned
     from ontochron.ontology.analyze import analyze
     from ontochron.outputs import write_outputs
 
     config = ontology_config(args)
-    stack = load_stack(args.source, format=args.format, step_pattern=args.step_pattern,
-                       progress=not args.quiet)
+    stack, lineage, _ = load_aligned(args.source, format=args.format,
+                                     step_pattern=args.step_pattern, progress=not args.quiet,
+                                     **lineage_options(args))
     if not args.quiet:
         print(f"loaded {stack.n_steps} checkpoints, {stack.n_concepts} concepts, "
               f"{stack.n_features} features", file=sys.stderr)
+        if lineage is not None:
+            c = lineage.counts()
+            print(f"matched per-checkpoint dictionaries into {lineage.n_lineages} lineages "
+                  f"(threshold {lineage.threshold:.4f}; " + ", ".join(
+                      f"{k} {v}" for k, v in c.items()) + ")", file=sys.stderr)
     ontology = analyze(stack, config, compat=args.compat, progress=not args.quiet,
                        device=args.device, workers=args.workers)
-    paths = write_outputs(ontology, args.out, parquet=args.parquet)
+    paths = write_outputs(ontology, args.out, parquet=args.parquet, lineage=lineage)
     if not args.quiet:
         _print_summary(ontology.summary, paths)
     return 0

@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
                    help="rows per write transaction (default 20000)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     add_threshold_arguments(p)
+    from ontochron.cli.lineage import add_lineage_arguments
+
+    add_lineage_arguments(p)
     add_store_arguments(p)
     p.set_defaults(func=run)
 
@@ -34,6 +37,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the ingest and print what changed."""
     from ontochron.cli.analyze import ontology_config
+    from ontochron.cli.lineage import lineage_options
     from ontochron.errors import InputError
     from ontochron.graph.ingest import ingest
     from ontochron.graph.store import config_from_args
@@ -43,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     # the source is loaded and analyzed before the store is opened: bad input fails fast
     report = ingest(args.source, run=args.run, store=config_from_args(args),
                     format=args.format, compat=args.compat, config=ontology_config(args),
-                    progress=not args.quiet, batch_size=args.batch_size)
+                    progress=not args.quiet, batch_size=args.batch_size,
+                    lineage_options=lineage_options(args))
     if not args.quiet:
         print(report.summary(), file=sys.stdout)
     return 0

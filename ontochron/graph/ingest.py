@@ -328,12 +328,11 @@ def desired_tables(ont: Ontology, stack: CodeStack, run_id: str) -> dict[str, li
 
 # --------------------------------------------------------------------------- the ingest
 
-def _load(source: Any, format: str, progress: bool) -> tuple[CodeStack, str]:
-    if isinstance(source, CodeStack):
-        return source, "<memory>"
-    from ontochron.ingest.readers import load_stack
-    path = Path(os.fspath(source))
-    return load_stack(path, format=format, progress=progress), str(path.absolute())
+def _load(source: Any, format: str, progress: bool, lineage_options: dict[str, Any] | None = None
+          ) -> tuple[CodeStack, Any, str]:
+    """(stack, lineage or None, source): per-checkpoint dictionaries are matched first."""
+    from ontochron.lineage.pipeline import load_aligned
+    return load_aligned(source, format=format, progress=progress, **(lineage_options or {}))
 
 
 def _analyze(stack: CodeStack, compat: str | None, config: Any, progress: bool) -> Ontology:
@@ -494,9 +493,10 @@ def _delete_rows(writer: BatchWriter, spec: TableSpec, keys: list[Row],
 
 def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
                    run_props: dict[str, Any] | None = None, progress: bool = True,
-                   batch_size: int = BATCH_SIZE, report: IngestReport | None = None
-                   ) -> IngestReport:
-    """Bring run ``run_id`` in the graph to exactly the state of ``ont`` by diff."""
+                   batch_size: int = BATCH_SIZE, report: IngestReport | None = None,
+                   lineage: Any = None) -> IngestReport:
+    """Bring run ``run_id`` in the graph to exactly the state of ``ont`` by diff.
+    ``lineage``: the Lineage of a per-checkpoint-dictionary run, or None (fixed dictionary)."""
     steps = np.asarray(ont.steps, dtype=np.int64)
     if steps.size == 0:
         raise InputError("the run has no checkpoints")
@@ -589,13 +589,14 @@ def ingest(source: Any, *, run: str | None = None,
            store: GraphStore | StoreConfig | str | None = None,
            format: str = "auto", compat: str | None = None, config: Any = None,
            progress: bool = True, data_dir: str | os.PathLike[str] | None = None,
-           batch_size: int = BATCH_SIZE) -> IngestReport:
+           batch_size: int = BATCH_SIZE,
+           lineage_options: dict[str, Any] | None = None) -> IngestReport:
     """Load ``source`` (a path any reader accepts, or a CodeStack), analyze it and write the
     run into the graph by diff. ``store``: an open GraphStore, a URI, or None for the
     configured default (embedded), or a StoreConfig. The source is loaded and analyzed before
     the store is opened. Returns what changed."""
     t0 = time.perf_counter()
-    stack, src = _load(source, format, progress)
+    stack, lineage, src = _load(source, format, progress, lineage_options)
     t1 = time.perf_counter()
     ont = _analyze(stack, compat, config, progress)
     t2 = time.perf_counter()
@@ -616,7 +617,8 @@ def ingest(source: Any, *, run: str | None = None,
     try:
         return write_ontology(gs, ont, stack, run_id,
                               run_props=_run_props(ont, stack, run_id, src),
-                              progress=progress, batch_size=batch_size, report=report)
+                              progress=progress, batch_size=batch_size, report=report,
+                              lineage=lineage)
     finally:
         if owned:
             gs.close()

@@ -1,0 +1,84 @@
+"""``ontochron lineage``: match per-checkpoint dictionaries into feature lineages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+NULLS = ("both", "random", "permuted")
+LAYOUTS = ("auto", "saelens", "sparsify", "dictionary_learning", "gemmascope")
+
+
+def add_lineage_arguments(p: argparse.ArgumentParser, device: bool = True) -> None:
+    """Matching options shared by ``lineage``, ``compare``, ``analyze`` and ``ingest`` (which
+    match only on a directory of per-checkpoint dictionaries); ``device=False`` where the
+    command already has --device."""
+    g = p.add_argument_group("feature matching (directories of per-checkpoint SAEs)")
+    g.add_argument("--match-on", choices=("decoder", "encoder"), default="decoder",
+                   help="directions compared: decoder rows (default) or encoder columns")
+    g.add_argument("--null", choices=NULLS, default="both",
+                   help="null of the link threshold: random directions, the dictionaries "
+                        "with permuted dimensions, or the stricter of both (default)")
+    g.add_argument("--null-alpha", type=float, default=0.001, metavar="A",
+                   help="chance that a latent with no true partner gets a link (default "
+                        "0.001: the threshold is the 99.9%% quantile of the null best cosine)")
+    g.add_argument("--null-rows", type=int, default=4096, metavar="N",
+                   help="latents per side sampled for the permuted null (default 4096)")
+    g.add_argument("--topk", type=int, default=8, metavar="K",
+                   help="candidate partners kept per latent above threshold (default 8)")
+    if device:
+        g.add_argument("--device", default="cpu",
+                       help="cpu or cuda[:n] for the cosine products")
+
+
+def lineage_options(args: argparse.Namespace) -> dict[str, Any]:
+    """build_lineage keyword arguments from :func:`add_lineage_arguments`."""
+    from ontochron.errors import InputError
+
+    if args.null_rows < 1 or args.topk < 1:
+        raise InputError("--null-rows and --topk must be positive")
+    return {"null": args.null, "alpha": args.null_alpha, "null_rows": args.null_rows,
+            "topk": args.topk, "device": getattr(args, "device", "cpu"),
+            "match_on": args.match_on}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``lineage`` sub-command."""
+    p = subparsers.add_parser(
+        "lineage", help="match per-checkpoint SAEs into feature lineages (splits, merges, drift)",
+        description="Match the dictionaries of consecutive checkpoints (one SAE folder per "
+                    "checkpoint: SAELens, sparsify, dictionary_learning or Gemma Scope) and "
+                    "write lineage.csv, lineage_events.csv, drift.csv and summary.json.")
+    p.add_argument("source", metavar="SOURCE", help="directory of per-checkpoint SAE folders")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--layout", choices=LAYOUTS, default="auto", help="dictionary layout")
+    p.add_argument("--step-pattern", metavar="RE", default=None,
+                   help="regex with one group reading the step from folder names")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_lineage_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Match, write, print the counts unless --quiet."""
+    from tqdm.auto import tqdm
+
+    from ontochron.ingest.dictionaries import dictionary_checkpoints
+    from ontochron.lineage.files import write_lineage
+    from ontochron.lineage.pipeline import lineage_of
+
+    opts = lineage_options(args)
+    n = len(dictionary_checkpoints(args.source, args.step_pattern))
+    with tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
+        lin = lineage_of(args.source, layout=args.layout, step_pattern=args.step_pattern,
+                         progress=lambda _s: bar.update(1), **opts)
+    paths = write_lineage(lin, args.out)
+    if not args.quiet:
+        s = lin.summary()
+        c = s["counts"]
+        print(f"{s['lineages']} lineages over {len(s['steps'])} checkpoints; threshold "
+              f"{s['threshold'] if s['threshold'] is None else round(s['threshold'], 4)}; "
+              + ", ".join(f"{k} {v}" for k, v in c.items()), file=sys.stderr)
+        print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,65 @@
+"""Compare two separately trained dictionaries (two seeds, widths or layers): which latents
+they share 1:1 (``same``), which split or merge, which are orphans."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ontochron.ingest.dictionaries import load_dictionary
+from ontochron.lineage.build import directions
+from ontochron.lineage.files import atomic_dir, write_json
+from ontochron.lineage.match import link
+from ontochron.lineage.null import link_threshold
+
+MATCH_COLUMNS = ("a", "b", "cosine", "kind")
+
+
+def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], *,
+                         match_on: str = "decoder", null: str = "both", alpha: float = 0.001,
+                         null_rows: int = 4096, topk: int = 8, device: str = "cpu",
+                         layout: str = "auto") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(rows a, b, cosine, kind; summary) for two dictionary folders of the same d_in.
+    ``same``: a 1:1 match; ``split``: one A latent <-> several B latents (one row per B);
+    ``merge``: several A latents <-> one B latent (one row per A)."""
+    from ontochron.errors import InputError
+
+    da, db = load_dictionary(sae_a, layout), load_dictionary(sae_b, layout)
+    if da.d_in != db.d_in:
+        raise InputError(f"d_in is {db.d_in}, but {da.d_in} in {sae_a}; compare needs "
+                         "dictionaries of the same layer width", sae_b)
+    A, B = directions(da, match_on), directions(db, match_on)
+    thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=null_rows)
+    lk = link(A, B, thr, topk=topk, device=device, alpha=alpha)
+    rows = [{"a": i, "b": j, "cosine": c, "kind": "same"} for i, j, c in lk.continues]
+    rows += [{"a": i, "b": j, "cosine": c, "kind": "split"}
+             for i, kids in lk.splits for j, c in kids]
+    rows += [{"a": i, "b": j, "cosine": c, "kind": "merge"}
+             for parents, j in lk.merges for i, c in parents]
+    rows.sort(key=lambda r: (r["a"], r["b"]))
+    n_a, n_b = A.shape[0], B.shape[0]
+    same = len(lk.continues)
+    summary = {"a": os.fspath(sae_a), "b": os.fspath(sae_b), "latents_a": n_a,
+               "latents_b": n_b, "same": same,
+               "shared_fraction_a": same / n_a if n_a else 0.0,
+               "shared_fraction_b": same / n_b if n_b else 0.0,
+               "orphans_a": int(lk.deaths.size), "orphans_b": int(lk.births.size),
+               "splits": len(lk.splits), "merges": len(lk.merges),
+               "threshold": thr, "null": info, "match_on": match_on}
+    return rows, summary
+
+
+def write_compare(rows: list[dict[str, Any]], summary: dict[str, Any],
+                  out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """matches.csv (a,b,cosine,kind) and summary.json into ``out_dir``, all or nothing."""
+    import csv
+
+    def fill(tmp: Path) -> None:
+        with open(tmp / "matches.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(MATCH_COLUMNS)
+            w.writerows((r["a"], r["b"], f"{r['cosine']:.6g}", r["kind"]) for r in rows)
+        write_json(tmp / "summary.json", summary)
+
+    return atomic_dir(out_dir, {"matches.csv", "summary.json"}, fill)

@@ -1,0 +1,137 @@
+"""One path from a directory of per-checkpoint dictionaries to a lineage and, with probe
+activations, to codes in lineage space: serves ``lineage``, ``analyze`` and ``ingest``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ontochron.errors import InputError
+from ontochron.ingest.dictionaries import (
+    Dictionary,
+    dictionary_checkpoints,
+    is_dictionary_run,
+    iter_dictionaries,
+)
+from ontochron.ingest.extractor import Extractor
+from ontochron.ingest.snapshot import CodeStack, Snapshot
+from ontochron.lineage.build import build_lineage, directions
+from ontochron.lineage.result import Lineage
+
+PROBE_FILENAME = "probe_activations.npz"
+
+
+def lineage_of(source: str | os.PathLike[str], *, match_on: str = "decoder",
+               null: str = "both", alpha: float = 0.001, null_rows: int = 4096,
+               topk: int = 8, device: str = "cpu", layout: str = "auto",
+               step_pattern: str | None = None,
+               progress: Callable[[int], None] | None = None) -> Lineage:
+    """Match the dictionaries in ``source`` (one folder per checkpoint) into a Lineage."""
+    ckpts = dictionary_checkpoints(source, step_pattern)
+    items = ((s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
+    lin = build_lineage(items, null=null, alpha=alpha, null_rows=null_rows, topk=topk,
+                        device=device, progress=progress)
+    lin.extra["match_on"] = match_on
+    return lin
+
+
+class DictionaryExtractor(Extractor):
+    """A checkpoint's own dictionary as an extractor: a latent is on for an input when its
+    activation (as the config says: ReLU, TopK, JumpReLU, gated) is > 0."""
+
+    name = "dictionary"
+
+    def __init__(self, dic: Dictionary) -> None:
+        self.dic = dic
+        self.n_features = dic.n_latents
+
+    def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        f = self.dic.encode(np.asarray(activations, dtype=np.float32))
+        return f > 0, f
+
+
+def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
+    """concept -> activations (n, d_in) from a probe_activations.npz."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "concepts" not in z.files or "activations" not in z.files:
+                raise InputError(f"needs arrays 'concepts' and 'activations' (found: "
+                                 f"{', '.join(z.files)})", path)
+            concepts, acts = z["concepts"], z["activations"]
+    except FileNotFoundError:
+        raise InputError(f"checkpoint folder has no {PROBE_FILENAME}", path.parent) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read npz: {exc}", path) from None
+    if concepts.ndim != 1 or concepts.dtype.kind not in "US":
+        raise InputError("key 'concepts' must be a 1-D string array", path)
+    names = [str(c) for c in concepts.tolist()]
+    if len(set(names)) != len(names):
+        raise InputError("key 'concepts' has duplicate names", path)
+    if acts.dtype.kind != "f" or acts.ndim not in (2, 3) or acts.shape[0] != len(names) \
+            or acts.shape[-1] != d_in:
+        raise InputError(f"key 'activations' must be floats ({len(names)}, {d_in}) or "
+                         f"({len(names)}, n, {d_in}), got {acts.dtype} {acts.shape}", path)
+    if not np.all(np.isfinite(acts)):
+        raise InputError("key 'activations' holds NaN or inf values", path)
+    return {c: acts[i] for i, c in enumerate(names)}
+
+
+def has_probes(source: Any) -> bool:
+    """True when ``source`` is a dictionary run whose every checkpoint folder holds probes."""
+    if not is_dictionary_run(source):
+        return False
+    return all((p / PROBE_FILENAME).is_file() for _, p in dictionary_checkpoints(source))
+
+
+def _reindex(snap: Snapshot, feats: np.ndarray, n_lineages: int) -> Snapshot:
+    """A snapshot's columns moved from dictionary indices to lineage ids."""
+    coo = snap.codes.tocoo()
+    codes = sp.csr_array((coo.data, (coo.row, feats[coo.col])),
+                         shape=(snap.codes.shape[0], n_lineages))
+    act = None
+    if snap.activations is not None:
+        act = np.zeros((snap.activations.shape[0], n_lineages), dtype=np.float32)
+        act[:, feats] = snap.activations
+    return Snapshot.create(snap.step, list(snap.concepts), codes, act,
+                           {**snap.metadata, "dictionary_latents": int(feats.size)},
+                           snap.source)
+
+
+def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None = None,
+                 progress: bool = False, **lineage_options: Any
+                 ) -> tuple[CodeStack, Lineage | None, str]:
+    """(codes in lineage space, lineage, source path) for a directory of per-checkpoint
+    dictionaries with probe activations; for any other source the usual readers and None."""
+    if isinstance(source, CodeStack):
+        return source, None, "<memory>"
+    path = Path(os.fspath(source))
+    if not has_probes(path):
+        if is_dictionary_run(path):
+            raise InputError(f"a directory of per-checkpoint dictionaries needs "
+                             f"{PROBE_FILENAME} in every checkpoint folder to be analysed "
+                             "(`ontochron lineage` matches dictionaries alone)", path)
+        from ontochron.ingest.readers import load_stack
+
+        return (load_stack(path, format=format, step_pattern=step_pattern, progress=progress),
+                None, str(path.absolute()))
+    ckpts = dictionary_checkpoints(path, step_pattern)
+    snaps: list[Snapshot] = []
+    match_on = lineage_options.pop("match_on", "decoder")
+
+    def items() -> Iterator[tuple[int, np.ndarray]]:
+        for (step, dic), (_, folder) in zip(iter_dictionaries(ckpts), ckpts, strict=True):
+            probes = read_probes(folder / PROBE_FILENAME, dic.d_in)
+            snaps.append(DictionaryExtractor(dic).snapshot(
+                step, probes, metadata={"checkpoint": os.fspath(folder)},
+                source=os.fspath(folder / PROBE_FILENAME)))
+            yield step, directions(dic, match_on)
+
+    lin = build_lineage(items(), **lineage_options)
+    lin.extra["match_on"] = match_on
+    aligned = [_reindex(s, f, lin.n_lineages) for s, f in zip(snaps, lin.features, strict=True)]
+    return CodeStack.from_snapshots(aligned), lin, str(path.absolute())
