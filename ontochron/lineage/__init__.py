@@ -1,0 +1,1 @@
+"""Feature lineage across per-checkpoint dictionaries (issue 10)."""
