@@ -23,6 +23,7 @@ from ontochron import __version__
 from ontochron.errors import InputError
 from ontochron.graph.cypher import load_cypher
 from ontochron.graph.lineage_write import (
+    LINEAGE_FEATURE_PROPS,
     LINEAGE_RELS,
     LIST_PROPS,
     check_lineage,
@@ -250,8 +251,10 @@ def feature_rows(ont: Ontology, stack: CodeStack, lineage: Lineage | None = None
         else:
             cols[name] = _nullable(arr)
     cols["activation_rate"] = activation_rates(stack).tolist()
-    if lineage is not None:
-        cols.update(feature_columns(lineage))
+    # without a lineage its properties are null, so a run re-ingested as a fixed dictionary
+    # loses them (null removes; a node without them is unchanged)
+    cols.update(feature_columns(lineage) if lineage is not None else
+                dict.fromkeys(LINEAGE_FEATURE_PROPS, [None] * n))
     props = _columns_to_props(cols, n)
     return [{"index": i, "props": p} for i, p in enumerate(props)]
 
@@ -341,7 +344,7 @@ def desired_tables(ont: Ontology, stack: CodeStack, run_id: str,
     for rtype in INTERVAL_RELS:
         tables[rtype] = relation_rows(ont, rtype, run_id)
     for kind, rtype in LINEAGE_RELS.items():
-        tables[rtype] = [] if lineage is None else link_rows(lineage, kind)
+        tables[rtype] = [] if lineage is None else link_rows(lineage, kind, run_id)
     tables["Triad"] = triad_rows(ont, run_id)
     tables["Event"] = event_rows(ont)
     if lineage is not None:
@@ -390,7 +393,7 @@ def default_run_name(source: Any) -> str:
 
 
 #: Bumped when the rows written for the same Ontology change, invalidating stored digests.
-WRITER_VERSION = 1
+WRITER_VERSION = 2  # 2: Feature rows name the lineage properties (null without one)
 
 
 def table_digest(rows: list[Row]) -> str:
@@ -457,8 +460,9 @@ def prior_rows(name: str, rows: list[Row], stack: CodeStack, steps: np.ndarray,
 def prior_features(store: GraphStore, run_id: str, rows: list[Row], steps: np.ndarray,
                    last: int) -> list[Row] | None:
     """Feature rows as of step ``last``: statistics read from the graph (without the long
-    per-checkpoint lists, whose earlier values cannot change) and ``activation_rate`` cut to
-    the checkpoints up to ``last``. Rows carry their element ``id``; None if one is missing."""
+    per-checkpoint lists, whose earlier values cannot change) and the lists (LIST_PROPS) cut to
+    the checkpoints up to ``last``; lineages that start after ``last`` are left out. Rows
+    carry their element ``id``; None if one is missing."""
     k = int(np.searchsorted(steps, last, side="right"))
     got = {r["index"]: r for r in
            store.run(load_cypher("graph/cypher/feature_read_stats"), run_id=run_id)}
@@ -466,9 +470,12 @@ def prior_features(store: GraphStore, run_id: str, rows: list[Row], steps: np.nd
     for r in rows:
         g = got.get(r["index"])
         if g is None:
+            first = r["props"].get("first_step")
+            if first is not None and first > last:  # a lineage that starts after ``last``
+                continue
             return None
-        props = {n: (r["props"][n][:k] if n in LIST_PROPS else g["props"].get(n))
-                 for n in r["props"]}
+        props = {n: (v[:k] if n in LIST_PROPS and isinstance(v, list) else g["props"].get(n))
+                 for n, v in r["props"].items()}
         out.append({"index": r["index"], "props": props, "id": g["id"]})
     return out
 

@@ -25,6 +25,9 @@ NO_COSINE = -2.0
 LINEAGE_RELS: dict[str, str] = {"split": "SPLITS_INTO", "merge": "MERGES_INTO"}
 #: Feature properties that hold one value per checkpoint (aligned with ``Run.steps``).
 LIST_PROPS = ("activation_rate", "dict_index", "drift_prev", "drift_first")
+#: Feature properties written from a lineage (null, i.e. absent, for a fixed dictionary).
+LINEAGE_FEATURE_PROPS = ("dict_index", "drift_prev", "drift_first", "first_step", "last_step",
+                         "end_step", "origin", "fate")
 
 
 def is_identity(lin: Lineage) -> bool:
@@ -115,11 +118,11 @@ def _cos(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def link_rows(lin: Lineage, kind: str) -> list[Row]:
+def link_rows(lin: Lineage, kind: str, run_id: str) -> list[Row]:
     """``SPLITS_INTO`` (kind ``split``) or ``MERGES_INTO`` (``merge``) rows, one per link:
-    key (a = source lineage, b = target lineage), props step and cosine."""
+    key (a = source lineage, b = target lineage), props run_id, step and cosine."""
     rows = [{"a": int(e.source), "b": int(e.target),
-             "props": {"step": int(e.step), "cosine": _cos(e.cosine)}}
+             "props": {"run_id": run_id, "step": int(e.step), "cosine": _cos(e.cosine)}}
             for e in lin.events if e.kind == kind
             and e.source is not None and e.target is not None]
     return sorted(rows, key=lambda r: (r["a"], r["b"]))
