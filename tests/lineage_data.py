@@ -43,13 +43,14 @@ def hand_lineage(k: int = 4) -> Lineage:
                    {"kind": "random", "alpha": 0.001}, n)
 
 
-#: Concepts (of N_CONCEPTS) that have lineage 3 on at steps 10, 20, 30: it forms gradually.
-RAMP = {10: 4, 20: 8, 30: 12}
+#: Concepts (of N_CONCEPTS) that have lineage 3 on at steps 10, 20, 30: it forms gradually
+#: (jumps of 5, 4, 3 concepts: the largest is 5/12 of the rise).
+RAMP = {10: 5, 20: 9, 30: 12}
 
 
 def hand_lineage_stack(k: int = 4) -> CodeStack:
     """Codes in lineage space, never on where a lineage is absent: lineage 3 ramps up (RAMP:
-    4, 8, 12 concepts: gradual), lineage 5 is on for 12 concepts from its first checkpoint
+    5, 9, 12 concepts: gradual), lineage 5 is on for 12 concepts from its first checkpoint
     (abrupt), every other lineage on for the concepts c with (c + lineage) % 3 == 0."""
     lin = hand_lineage(k)
     c = np.arange(N_CONCEPTS)[:, None]
