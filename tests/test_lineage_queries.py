@@ -146,3 +146,30 @@ def test_end_to_end_through_the_embedded_store(graph_store, store_target):
     _ingest(graph_store, "all", k=4)
     assert dump(graph_store, "e2e") == dump(graph_store, "all")
     assert _ingest(graph_store, "e2e", k=4).changed == 0
+
+
+def _blocks(path: str, lang: str) -> list[str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / path).read_text(encoding="utf-8")
+    return re.findall(rf"```{lang}\n(.*?)```", text, re.S)
+
+
+def test_docs_lineage_examples_run(graph_store, capsys):
+    """The lineage examples of docs/queries.md (their printed output is the ```text block
+    after them) and docs/schema.md run on the hand-built lineage."""
+    _ingest(graph_store, "lin")
+    py = [b for b in _blocks("docs/queries.md", "python") if "splits_merges_between" in b]
+    assert len(py) == 1
+    text = _blocks("docs/queries.md", "text")
+    want = next(t for t in text if t.startswith("step  kind   source"))
+    exec(compile(py[0], "docs/queries.md", "exec"), {"store": graph_store})
+    assert capsys.readouterr().out == want
+    section = (_blocks("docs/schema.md", "cypher"))
+    lineage_blocks = [b for b in section if "SPLITS_INTO]->(child)" in b or "dict_index[i]" in b]
+    assert len(lineage_blocks) == 2
+    rows = graph_store.run(lineage_blocks[0], run_id="lin", feature=3)
+    assert [(r["step"], r["dict_index"]) for r in rows] == [(10, 0), (20, 0), (30, 1)]
+    rows = graph_store.run(lineage_blocks[1], run_id="lin", feature=1)
+    assert [(r["child"], r["step"]) for r in rows] == [(3, 10), (4, 10)]
