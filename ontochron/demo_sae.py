@@ -25,7 +25,7 @@ from ontochron.demo_model import DemoNet, load_demo_model, one_thread
 from ontochron.errors import InputError
 
 D_SAE = 64
-SAE_STEPS = 300
+SAE_STEPS = 200
 PROBE_FILENAME = "probe_activations.npz"
 
 
@@ -48,7 +48,7 @@ def hidden_activations(model: DemoNet, x: np.ndarray) -> np.ndarray:
 
 
 def train_sae(acts: np.ndarray, *, d_sae: int = D_SAE, steps: int = SAE_STEPS, seed: int = 0,
-              l1: float = 3e-3, lr: float = 3e-3, batch_size: int = 256
+              l1: float = 3e-3, lr: float = 5e-3, batch_size: int = 128
               ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Train a standard ReLU SAE (``f = relu((x - b_dec) W_enc + b_enc)``, ``x^ = f W_dec +
     b_dec``; loss MSE + l1 * sum_i f_i * |W_dec[i]|) from a seeded random initialisation;
