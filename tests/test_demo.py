@@ -157,7 +157,8 @@ def test_deterministic_with_a_fixed_seed(runs: tuple[DemoResult, DemoResult]) ->
 def test_cli_demo(tmp_path: Path) -> None:
     out = tmp_path / "cli-out"
     rc = main(["demo", "--out", str(out), "--epochs", "2", "--seed", "1", "--quiet",
-               "--probes-per-class", "1", "--no-graph", "--no-causal", "--no-plots"])
+               "--probes-per-class", "1", "--no-graph", "--no-causal", "--no-plots",
+               "--no-lineage"])
     assert rc == 0
     assert len(list((out / "checkpoints").glob("model_step*.pt"))) == 3
     demo = json.loads((out / "demo.json").read_text())
