@@ -40,6 +40,7 @@ from ontochron.outputs import write_outputs
 DIGIT_CONCEPT = "digit {}"
 PROBE_CONCEPT = "{}#{:04d}"  # class # row of the image in sklearn's load_digits()
 DEMO_RUN = "demo"
+DEMO_SAE_RUN = "demo-sae"  # the per-checkpoint SAEs' run (lineage stage, then graph stage)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class DemoOptions:
     causal: bool = True
     plots: bool = True
     store: Any = None  # URI string, an open GraphStore, or None (embedded in out_dir/store)
+    lineage: bool = True  # per-checkpoint SAEs on the hidden layer and their lineage
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
@@ -80,6 +82,8 @@ class DemoResult:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     causal: Any = None  # ontochron.causal.CausalReport once the causal stage has run
+    lineage: Any = None  # ontochron.lineage Lineage of the per-checkpoint SAEs (lineage stage)
+    lineage_stack: CodeStack | None = None  # the probes' SAE codes, columns = lineage ids
 
     @property
     def accuracies(self) -> dict[int, float]:
@@ -140,14 +144,15 @@ def _clean_checkpoints(ckpt_dir: Path) -> None:
 def run_demo(out_dir: str | os.PathLike[str] = "demo-out", *, epochs: int = 16, seed: int = 0,
              quiet: bool = False, graph: bool = True, causal: bool = True, plots: bool = True,
              probes_per_class: int | None = 20, store: Any = None,
-             console: Any = None) -> DemoResult:
+             console: Any = None, lineage: bool = True) -> DemoResult:
     """Train, extract, analyze and write everything under ``out_dir``; return a DemoResult.
 
     ``graph``/``causal``/``plots`` switch the later stages of :data:`STAGES` on or off;
     ``store`` is a store URI or an open ``GraphStore`` for the graph stage (default: an
     embedded store in ``out_dir/store``).
     """
-    opts = DemoOptions(epochs, seed, probes_per_class, quiet, graph, causal, plots, store)
+    opts = DemoOptions(epochs, seed, probes_per_class, quiet, graph, causal, plots, store,
+                       lineage)
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     con = console if console is not None else _console(quiet)
@@ -238,6 +243,8 @@ def _stage_graph(ctx: StageContext) -> dict[str, Any]:
 
             out["causal_tests_written"] = write_graph(store, DEMO_RUN, res.causal)
         out["queries"] = _example_queries(store, res)
+        if res.lineage is not None:
+            out["lineage_run"] = _ingest_lineage(store, res, opts)
         out["exports"] = _exports(store, res)
     finally:
         if given is None:
@@ -245,6 +252,58 @@ def _stage_graph(ctx: StageContext) -> dict[str, Any]:
     if data_dir is not None:
         res.paths["store"] = data_dir
     return out
+
+
+def _ingest_lineage(store: Any, res: DemoResult, opts: DemoOptions) -> dict[str, Any]:
+    """Ingest the per-checkpoint SAEs' run (codes in lineage space, with its lineage) as run
+    ``demo-sae`` and ask it the lineage queries."""
+    from ontochron.graph.ingest import write_ontology
+    from ontochron.queries.library import run_query
+
+    assert res.lineage_stack is not None
+    ont = analyze(res.lineage_stack, DEMO_CONFIG, progress=False)
+    report = write_ontology(store, ont, res.lineage_stack, DEMO_SAE_RUN,
+                            run_props={"name": DEMO_SAE_RUN, "source": str(res.paths["sae"])},
+                            progress=not opts.quiet, lineage=res.lineage)
+    steps = [int(s) for s in res.lineage.steps]
+    shown = res.stages.get("lineage", {}).get("drift") or {}
+    queries = []
+    for title, name, params in (
+            ("splits and merges over training", "splits_merges_between",
+             {"from": steps[0], "to": steps[-1]}),
+            ("features that formed abruptly or gradually", "feature_formation", {"limit": 10}),
+            (f"drift of feature {shown.get('feature', 0)}", "feature_drift",
+             {"feature": int(shown.get("feature", 0))})):
+        qr = run_query(store, name, run_id=DEMO_SAE_RUN, **params)
+        queries.append({"title": title, "query": name, "status": "ok", "n_rows": len(qr),
+                        "rows": _jsonable(qr.records()[:10])})
+    return {"run": DEMO_SAE_RUN, "rows_changed": report.changed, "queries": queries}
+
+
+def _stage_lineage(ctx: StageContext) -> dict[str, Any]:
+    """Train a small SAE per checkpoint on the hidden layer (each from its own random
+    initialisation), write them in the SAELens layout with the probes' activations, then
+    match them into a feature lineage (``ontochron.lineage``) and summarise it."""
+    from ontochron.demo_sae import demo_lineage, summarize_lineage, train_checkpoint_saes
+
+    res = ctx.result
+    t0 = time.perf_counter()
+    with _status(ctx.console, ctx.options.quiet, "training one SAE per checkpoint"):
+        saes = train_checkpoint_saes(res.checkpoints, ctx.data.x_train, ctx.data.x_test,
+                                     ctx.rows, res.out_dir / "sae", seed=ctx.options.seed)
+    res.paths["sae"] = res.out_dir / "sae"
+    res.timings["sae_train"] = time.perf_counter() - t0
+    out: dict[str, Any] = {"status": "ok", "dictionaries": len(saes),
+                           "d_sae": _d_sae(saes[0].path),
+                           "mean_l0": round(float(np.mean([s.l0 for s in saes])), 2),
+                           "mean_mse": round(float(np.mean([s.mse for s in saes])), 5)}
+    res.lineage_stack, res.lineage = demo_lineage(res.out_dir / "sae")
+    out.update(summarize_lineage(res.lineage))
+    return out
+
+
+def _d_sae(folder: Path) -> int:
+    return int(json.loads((folder / "cfg.json").read_text(encoding="utf-8"))["d_sae"])
 
 
 def _exports(store: Any, res: DemoResult) -> list[str]:
@@ -318,6 +377,7 @@ def _stage_plots(ctx: StageContext) -> dict[str, Any]:
 # Later stages in order: (name, option that enables it, function). Append to plug in more.
 STAGES: list[tuple[str, str, StageFn]] = [
     ("causal", "causal", _stage_causal),
+    ("lineage", "lineage", _stage_lineage),
     ("graph", "graph", _stage_graph),
     ("plots", "plots", _stage_plots),
 ]
@@ -368,7 +428,7 @@ def _write_demo_json(result: DemoResult, opts: DemoOptions) -> Path:
     """Write ``out_dir/demo.json``: settings, per-checkpoint accuracy, timings, stages."""
     doc = {
         "options": {k: getattr(opts, k) for k in ("epochs", "seed", "probes_per_class",
-                                                  "graph", "causal", "plots")},
+                                                  "graph", "causal", "plots", "lineage")},
         "dataset": "sklearn.datasets.load_digits (1,797 8x8 images, bundled)",
         "concepts": {g: len(v) for g, v in result.concept_groups.items()},
         "checkpoints": [{"step": r.step, "epoch": r.epoch, "path": str(r.path),
@@ -563,6 +623,26 @@ def _print_query(q: dict[str, Any], con: Any, max_rows: int = 5) -> None:
     con.print(t)
 
 
+def _lineage_line(st: dict[str, Any]) -> str:
+    """The lineage stage in a few lines: counts, one split or merge, one feature's drift."""
+    c = st["counts"]
+    lines = [f"{st['dictionaries']} SAEs ({st['d_sae']} latents, mean L0 {st['mean_l0']}) "
+             f"matched into {st['lineages']} lineages (threshold {st['threshold']}): "
+             f"{c.get('continue', 0)} continues, {c.get('birth', 0)} births, "
+             f"{c.get('death', 0)} deaths, {c.get('split', 0)} split rows, "
+             f"{c.get('merge', 0)} merge rows"]
+    ex = st.get("example")
+    if ex:
+        lines.append(f"  {ex['kind']} at step {ex['step']}: lineage(s) "
+                     f"{', '.join(map(str, ex['sources']))} -> "
+                     f"{', '.join(map(str, ex['targets']))} (cosines {ex['cosines']})")
+    dr = st.get("drift")
+    if dr:
+        lines.append(f"  drift of lineage {dr['feature']} (cosine to its first direction): "
+                     + ", ".join(f"{p['step']}: {p['cos_first']}" for p in dr["path"]))
+    return "\n".join(lines)
+
+
 def _print_stages(result: DemoResult, con: Any) -> None:
     """One line per later stage, the causal bits and the example query answers."""
     for name, st in result.stages.items():
@@ -573,11 +653,15 @@ def _print_stages(result: DemoResult, con: Any) -> None:
             extra = (f"{st['n_causal']} of {st['n_tested']} bits causal at step {st['step']} "
                      f"(ablation raises their own digits' loss, BH q <= 0.05): "
                      f"{' '.join(map(str, st['causal_features'])) or 'none'}")
+        if name == "lineage" and status == "ok":
+            extra = _lineage_line(st)
         if name == "graph" and status == "ok":
             extra = (f"run {st['run']!r} in {st['store']}; wrote "
                      f"{', '.join(st.get('exports', [])) or 'no exports'}")
         con.print(f"[{colour}]{name}: {status}[/{colour}] {extra}")
         for q in st.get("queries", []) if status == "ok" else []:
+            _print_query(q, con)
+        for q in (st.get("lineage_run") or {}).get("queries", []) if status == "ok" else []:
             _print_query(q, con)
     con.print(f"outputs in {result.out_dir} "
               f"(timings: {', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())})")

@@ -96,19 +96,34 @@ def test_search_phrases_pass_the_neo4j_grammar(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+#: The lineage phrases run on the hand-built lineage of tests/lineage_data.py (steps 0..30).
+LINEAGE_SAMPLE = {"from": 0, "to": 30, "feature": 3, "other_run": "fixed"}
+LINEAGE_PHRASES = {"feature_ancestry", "feature_drift", "splits_merges_between",
+                   "shared_features"}
+
+
 def test_search_phrases_run_on_the_server(graph_store):
+    from ontochron.graph.ingest import delete_run, ingest
+    from ontochron.graph.lineage_write import write_same_as
     from ontochron.overlay import overlay
     from ontochron.overlay.hypothesis import parse_hypothesis
+    from tests.lineage_data import hand_lineage, hand_lineage_stack
 
     ingest_hand_run(graph_store)
     hyp = parse_hypothesis({"primitives": [{"name": "p", "feature": 0},
                                            {"name": "c", "feature": 2, "depends_on": ["p"]}]})
     overlay(hyp, run=RUN, store=graph_store, write=True)  # Primitive nodes, EXPECTS_*
+    for run, lin in (("lin", hand_lineage()), ("fixed", None)):
+        ingest(hand_lineage_stack(), run=run, store=graph_store, progress=False, lineage=lin)
+    write_same_as(graph_store, "lin", "fixed", [{"a": 0, "b": 5, "cosine": 0.9, "kind": "same"}])
     n = {}
     for ph in search_phrases():
-        rows = graph_store.run(ph.cypher, **{p[0]: SAMPLE[p[0]] for p in ph.params})
+        sample = {**SAMPLE, **LINEAGE_SAMPLE} if ph.name in LINEAGE_PHRASES else SAMPLE
+        rows = graph_store.run(ph.cypher, **{p[0]: sample[p[0]] for p in ph.params})
         n[ph.name] = len(rows)
     assert all(v > 0 for v in n.values()), n
+    for run in ("lin", "fixed"):  # phrases are not run-scoped: leave the hand run alone
+        delete_run(graph_store, run)
     rows = graph_store.run(next(p for p in search_phrases()
                                 if p.name == "feature_lineage").cypher, feature=0)
     assert {r["p"][0]["index"] for r in rows} == {0}  # every path starts at feature 0

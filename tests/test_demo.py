@@ -23,7 +23,7 @@ from ontochron.demo_model import (
 from ontochron.errors import InputError
 
 FAST = dict(epochs=10, seed=0, quiet=True, graph=False, causal=False, plots=False,
-            probes_per_class=6)
+            probes_per_class=6, lineage=False)
 
 
 @pytest.fixture(scope="module")
@@ -157,13 +157,14 @@ def test_deterministic_with_a_fixed_seed(runs: tuple[DemoResult, DemoResult]) ->
 def test_cli_demo(tmp_path: Path) -> None:
     out = tmp_path / "cli-out"
     rc = main(["demo", "--out", str(out), "--epochs", "2", "--seed", "1", "--quiet",
-               "--probes-per-class", "1", "--no-graph", "--no-causal", "--no-plots"])
+               "--probes-per-class", "1", "--no-graph", "--no-causal", "--no-plots",
+               "--no-lineage"])
     assert rc == 0
     assert len(list((out / "checkpoints").glob("model_step*.pt"))) == 3
     demo = json.loads((out / "demo.json").read_text())
     assert demo["options"]["seed"] == 1
     assert demo["stages"] == {"graph": {"status": "off"}, "causal": {"status": "off"},
-                              "plots": {"status": "off"}}
+                              "plots": {"status": "off"}, "lineage": {"status": "off"}}
 
 
 def test_cli_rejects_bad_epochs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -266,7 +267,7 @@ def test_all_stages_into_the_graph(graph_store, tmp_path: Path) -> None:
     from ontochron.demo import _redact
 
     res = run_demo(tmp_path / "full", epochs=4, seed=0, quiet=True, graph=True, causal=True,
-                   plots=True, probes_per_class=2, store=graph_store)
+                   plots=True, probes_per_class=2, store=graph_store, lineage=False)
     assert {k: v["status"] for k, v in res.stages.items()} == {
         "causal": "ok", "graph": "ok", "plots": "ok"}
     ont = res.ontology

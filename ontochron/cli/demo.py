@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="skip causal verification of the bits")
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip plots and the HTML report")
+    p.add_argument("--no-lineage", dest="lineage", action="store_false",
+                   help="skip the per-checkpoint SAEs and their feature lineage")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
     p.set_defaults(func=_run)
 
@@ -37,6 +39,6 @@ def _run(args: argparse.Namespace) -> int:
     from ontochron.demo import run_demo
 
     result = run_demo(args.out, epochs=args.epochs, seed=args.seed, quiet=args.quiet,
-                      graph=args.graph, causal=args.causal, plots=args.plots,
+                      graph=args.graph, causal=args.causal, plots=args.plots, lineage=args.lineage,
                       probes_per_class=args.probes_per_class, store=args.store)
     return 1 if result.failed_stages else 0

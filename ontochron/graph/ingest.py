@@ -22,6 +22,17 @@ import numpy as np
 from ontochron import __version__
 from ontochron.errors import InputError
 from ontochron.graph.cypher import load_cypher
+from ontochron.graph.lineage_write import (
+    LINEAGE_FEATURE_PROPS,
+    LINEAGE_RELS,
+    LIST_PROPS,
+    check_lineage,
+    feature_columns,
+    is_identity,
+    link_rows,
+    run_summary,
+)
+from ontochron.graph.lineage_write import event_rows as lineage_event_rows
 from ontochron.graph.schema import (
     EVENT_LABELS,
     INTERVAL_RELS,
@@ -43,6 +54,7 @@ from ontochron.graph.writer import (
     read_table,
 )
 from ontochron.ingest.snapshot import CodeStack
+from ontochron.lineage.result import Lineage
 from ontochron.ontology.intervals import OPEN
 from ontochron.ontology.result import Ontology, Relations
 
@@ -93,6 +105,10 @@ def table_specs() -> dict[str, TableSpec]:
     }
     for rtype in INTERVAL_RELS:
         specs[rtype] = _rel_spec(rtype)
+    for rtype in LINEAGE_RELS.values():  # lineage links: key (source, target), no interval
+        low = rtype.lower()
+        specs[rtype] = TableSpec(rtype, ("a", "b"), f"rel_{low}_read", f"rel_{low}_create",
+                                 f"rel_{low}_delete", f"rel_{low}_update", exact=True)
     specs["Triad"] = TableSpec("Triad", ("input_a", "input_b", "output", "valid_from"),
                                "triad_read", "triad_create", "triad_delete", "triad_update",
                                exact=False,
@@ -212,7 +228,9 @@ def activation_rates(stack: CodeStack) -> np.ndarray:
     return rates
 
 
-def feature_rows(ont: Ontology, stack: CodeStack) -> list[Row]:
+def feature_rows(ont: Ontology, stack: CodeStack, lineage: Lineage | None = None) -> list[Row]:
+    """One row per feature; with a lineage, also its per-checkpoint dictionary index and
+    drift and its own first/last step, origin and fate (graph.lineage_write)."""
     n = int(ont.n_features)
     stats = ont.feature_stats
     cols: dict[str, list[Any]] = {"kind": ["feature"] * n}
@@ -236,6 +254,10 @@ def feature_rows(ont: Ontology, stack: CodeStack) -> list[Row]:
         else:
             cols[name] = _nullable(arr)
     cols["activation_rate"] = activation_rates(stack).tolist()
+    # without a lineage its properties are null, so a run re-ingested as a fixed dictionary
+    # loses them (null removes; a node without them is unchanged)
+    cols.update(feature_columns(lineage) if lineage is not None else
+                dict.fromkeys(LINEAGE_FEATURE_PROPS, [None] * n))
     props = _columns_to_props(cols, n)
     return [{"index": i, "props": p} for i, p in enumerate(props)]
 
@@ -315,14 +337,21 @@ def event_rows(ont: Ontology) -> list[Row]:
     return rows
 
 
-def desired_tables(ont: Ontology, stack: CodeStack, run_id: str) -> dict[str, list[Row]]:
-    """The complete desired state of a run, table by table (see table_specs)."""
+def desired_tables(ont: Ontology, stack: CodeStack, run_id: str,
+                   lineage: Lineage | None = None) -> dict[str, list[Row]]:
+    """The complete desired state of a run, table by table (see table_specs). ``lineage``
+    (None for a fixed dictionary) adds the lineage properties, links and events."""
     tables = {"Checkpoint": checkpoint_rows(ont, stack), "NEXT": next_rows(ont, run_id),
-              "Concept": concept_rows(ont, stack), "Feature": feature_rows(ont, stack)}
+              "Concept": concept_rows(ont, stack),
+              "Feature": feature_rows(ont, stack, lineage)}
     for rtype in INTERVAL_RELS:
         tables[rtype] = relation_rows(ont, rtype, run_id)
+    for kind, rtype in LINEAGE_RELS.items():
+        tables[rtype] = [] if lineage is None else link_rows(lineage, kind, run_id)
     tables["Triad"] = triad_rows(ont, run_id)
     tables["Event"] = event_rows(ont)
+    if lineage is not None:
+        tables["Event"] += lineage_event_rows(lineage)
     return tables
 
 
@@ -366,7 +395,7 @@ def default_run_name(source: Any) -> str:
 
 
 #: Bumped when the rows written for the same Ontology change, invalidating stored digests.
-WRITER_VERSION = 1
+WRITER_VERSION = 2  # 2: Feature rows name the lineage properties (null without one)
 
 
 def table_digest(rows: list[Row]) -> str:
@@ -415,6 +444,8 @@ def prior_rows(name: str, rows: list[Row], stack: CodeStack, steps: np.ndarray,
         return [r for r in rows if r["step"] <= last]
     if name == "NEXT":
         return [r for r in rows if r["b"] <= last]
+    if name in LINEAGE_RELS.values():
+        return [r for r in rows if r["props"]["step"] <= last]
     if name == "Event":
         return [r for r in rows if r["props"]["step"] <= last]
     if name == "Concept":
@@ -431,8 +462,9 @@ def prior_rows(name: str, rows: list[Row], stack: CodeStack, steps: np.ndarray,
 def prior_features(store: GraphStore, run_id: str, rows: list[Row], steps: np.ndarray,
                    last: int) -> list[Row] | None:
     """Feature rows as of step ``last``: statistics read from the graph (without the long
-    per-checkpoint lists, whose earlier values cannot change) and ``activation_rate`` cut to
-    the checkpoints up to ``last``. Rows carry their element ``id``; None if one is missing."""
+    per-checkpoint lists, whose earlier values cannot change) and the lists (LIST_PROPS) cut to
+    the checkpoints up to ``last``; lineages that start after ``last`` are left out. Rows
+    carry their element ``id``; None if one is missing."""
     k = int(np.searchsorted(steps, last, side="right"))
     got = {r["index"]: r for r in
            store.run(load_cypher("graph/cypher/feature_read_stats"), run_id=run_id)}
@@ -440,10 +472,12 @@ def prior_features(store: GraphStore, run_id: str, rows: list[Row], steps: np.nd
     for r in rows:
         g = got.get(r["index"])
         if g is None:
+            first = r["props"].get("first_step")
+            if first is not None and first > last:  # a lineage that starts after ``last``
+                continue
             return None
-        props = {n: g["props"].get(n) for n in r["props"] if n != "activation_rate"}
-        if "activation_rate" in r["props"]:
-            props["activation_rate"] = r["props"]["activation_rate"][:k]
+        props = {n: (v[:k] if n in LIST_PROPS and isinstance(v, list) else g["props"].get(n))
+                 for n, v in r["props"].items()}
         out.append({"index": r["index"], "props": props, "id": g["id"]})
     return out
 
@@ -494,15 +528,21 @@ def _delete_rows(writer: BatchWriter, spec: TableSpec, keys: list[Row],
 def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
                    run_props: dict[str, Any] | None = None, progress: bool = True,
                    batch_size: int = BATCH_SIZE, report: IngestReport | None = None,
-                   lineage: Any = None) -> IngestReport:
+                   lineage: Lineage | None = None) -> IngestReport:
     """Bring run ``run_id`` in the graph to exactly the state of ``ont`` by diff.
-    ``lineage``: the Lineage of a per-checkpoint-dictionary run, or None (fixed dictionary)."""
+
+    ``lineage``: how the features (columns of ``stack``, in lineage space) map onto each
+    checkpoint's dictionary; None or the identity (a fixed dictionary) writes no lineage."""
     steps = np.asarray(ont.steps, dtype=np.int64)
     if steps.size == 0:
         raise InputError("the run has no checkpoints")
+    if lineage is not None:
+        check_lineage(lineage, steps, int(ont.n_features))
+        if is_identity(lineage):
+            lineage = None
     report = report or IngestReport(run_id, int(steps.size), int(steps[-1]))
     t0 = time.perf_counter()
-    desired = desired_tables(ont, stack, run_id)
+    desired = desired_tables(ont, stack, run_id, lineage)
     report.seconds["build"] = time.perf_counter() - t0
     ensure_schema(store)
     t0 = time.perf_counter()
@@ -513,6 +553,7 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
     # Digests of the tables about to be written are dropped before any write and set again
     # only after all writes (run_finish): a crash leaves them absent, forcing a full diff.
     props = dict(run_props or {"name": run_id})
+    props["lineage"] = None if lineage is None else run_summary(lineage)
     props["digests"] = json.dumps({n: want[n] for n in sorted(same)}, sort_keys=True)
     store.write(load_cypher("graph/cypher/run_begin"), run_id=run_id,
                 created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -589,14 +630,16 @@ def ingest(source: Any, *, run: str | None = None,
            store: GraphStore | StoreConfig | str | None = None,
            format: str = "auto", compat: str | None = None, config: Any = None,
            progress: bool = True, data_dir: str | os.PathLike[str] | None = None,
-           batch_size: int = BATCH_SIZE,
+           batch_size: int = BATCH_SIZE, lineage: Lineage | None = None,
            lineage_options: dict[str, Any] | None = None) -> IngestReport:
     """Load ``source`` (a path any reader accepts, or a CodeStack), analyze it and write the
     run into the graph by diff. ``store``: an open GraphStore, a URI, or None for the
-    configured default (embedded), or a StoreConfig. The source is loaded and analyzed before
-    the store is opened. Returns what changed."""
+    configured default (embedded), or a StoreConfig. ``lineage``: the lineage of a stack in
+    lineage space (None: a fixed dictionary). The source is loaded and analyzed before the
+    store is opened. Returns what changed."""
     t0 = time.perf_counter()
-    stack, lineage, src = _load(source, format, progress, lineage_options)
+    stack, found, src = _load(source, format, progress, lineage_options)
+    lineage = lineage if lineage is not None else found
     t1 = time.perf_counter()
     ont = _analyze(stack, compat, config, progress)
     t2 = time.perf_counter()

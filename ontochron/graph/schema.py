@@ -40,6 +40,8 @@ EVENT_LABELS: dict[str, str] = {
     "connection_form": "ConnectionForm",
     "connection_break": "ConnectionBreak",
     "phase_transition": "PhaseTransition",
+    "split": "Split",   # lineage events (graph.lineage_write), not in Ontology.events
+    "merge": "Merge",
 }
 NODE_LABELS = ("Run", "Checkpoint", "Concept", "Feature", "Triad", "Event",
                *EVENT_LABELS.values())
