@@ -27,6 +27,7 @@ from tests.test_queries import (
     OP,
     RELATIONS,
     RUN,
+    STEPS,
     _lifecycle,
     expected_graph_at,
     ingest_hand_run,
@@ -63,15 +64,17 @@ def test_whole_run(hand_store):
     assert g.number_of_nodes() == len(CONCEPTS) + 8 + 1  # every feature, one triad
     assert g.nodes["Feature:0"]["labels"] == "Feature"
     assert g.nodes["Feature:0"]["stability"] == pytest.approx(0.9)
-    assert g.nodes["Feature:0"]["activation_rate"].count(";") == 4  # list joined
+    assert g.nodes["Feature:0"]["activation_rate"] == pytest.approx([0.2, 0.4, 0.4, 0.4, 0.4])
     assert g.nodes[node_id("Concept", CONCEPTS[2])]["caption"] == CONCEPTS[2]
     assert all(d["run_id"] == RUN for _, d in g.nodes(data=True))
     triad = [n for n in g if n.startswith("Triad:")]
     assert triad == ["Triad:0,1,2@100"]
     assert sorted((d["type"], v) for _, v, d in g.out_edges(triad[0], data=True)) == [
         ("AND_INPUT", "Feature:0"), ("AND_INPUT", "Feature:1"), ("AND_OUTPUT", "Feature:2")]
-    for _, d in g.nodes(data=True):  # clean scalar attributes only
-        assert all(isinstance(v, (str, int, float, bool)) for v in d.values())
+    scalar = (str, int, float, bool)
+    for _, d in g.nodes(data=True):  # scalars, or lists of scalars; no nulls
+        assert all(isinstance(v, scalar) or (isinstance(v, list) and all(
+            isinstance(x, scalar) for x in v)) for v in d.values())
 
 
 @pytest.mark.parametrize("step", [0, 150, 300, 400])
@@ -167,10 +170,13 @@ def test_gexf_is_dynamic_gexf_13(whole, tmp_path):
     nodes = {n.get("id"): n for n in graph.findall("g:nodes/g:node", ns)}
     assert set(nodes) == set(whole.nodes)
     birth, death = _lifecycle()
+    last = STEPS[-1]
     for f in range(8):  # features: [birth, death) as closed [birth, death - 1]
         n = nodes[f"Feature:{f}"]
         assert n.get("start") == (None if birth[f] == OP else str(birth[f]))
-        assert n.get("end") == (None if death[f] == OP else str(death[f] - 1))
+        # alive at the end: closed at the run's last checkpoint (networkx needs an end)
+        assert n.get("end") == (None if birth[f] == OP else str(last) if death[f] == OP
+                                else str(death[f] - 1))
     # one edge per relation, its intervals as spells: alpha-beta connected twice
     titles = {a.get("id"): a.get("title") for a in graph.findall("g:attributes/g:attribute", ns)}
     edges = graph.findall("g:edges/g:edge", ns)
@@ -178,7 +184,7 @@ def test_gexf_is_dynamic_gexf_13(whole, tmp_path):
           ("Concept:alpha", "Concept:beta", "CONNECTED")]
     assert len(ab) == 1
     spells = [(s.get("start"), s.get("end")) for s in ab[0].findall("g:spells/g:spell", ns)]
-    assert spells == [("100", "299"), ("400", None)]
+    assert spells == [("100", "299"), ("400", "400")]
     relations = {(u, v, d["type"]) for u, v, d in whole.edges(data=True)}
     assert len(edges) == len(relations)
     shared = {titles[a.get("for")]: a.get("value") for a in ab[0].findall(
@@ -190,8 +196,6 @@ def test_gexf_is_dynamic_gexf_13(whole, tmp_path):
 
 
 def test_gexf_time_slice_reads_back_with_networkx(hand_store, tmp_path):
-    # networkx's reader cannot parse an open-ended <spell>, so read a slice (one interval
-    # per relation: start/end attributes on the elements) with it.
     g = fetch_subgraph(hand_store, RUN, at=200)
     path = tmp_path / "slice.gexf"
     write_graph(g, "gexf", path)
@@ -200,7 +204,63 @@ def test_gexf_time_slice_reads_back_with_networkx(hand_store, tmp_path):
     assert back.number_of_edges() == g.number_of_edges()
     assert back.nodes["Feature:2"]["start"] == 100 and back.nodes["Feature:2"]["end"] == 399
     assert back.nodes["Feature:2"]["stability"] == pytest.approx(0.3)
-    assert "end" not in back.nodes["Feature:0"]
+    assert back.nodes["Feature:0"]["end"] == STEPS[-1]  # open: ends at the last checkpoint
+
+
+def test_gexf_whole_run_round_trips_through_networkx(whole, tmp_path):
+    """Every node, relation, attribute and interval (open ones included) survives
+    networkx.read_gexf."""
+    path = tmp_path / "g.gexf"
+    write_graph(whole, "gexf", path)
+    back = nx.read_gexf(path)
+    assert set(back.nodes) == set(whole.nodes)
+    last = STEPS[-1]
+    # every interval [a, b) of a relation is back as a closed [a, b - 1] (open: [a, last])
+    got = set()
+    for u, v, d in back.edges(data=True):
+        if d["label"].startswith("AND_"):
+            assert "start" not in d and "end" not in d  # triad edges carry no interval
+            continue
+        spans = d.get("spells") or [(d.get("start"), d.get("end"))]
+        assert all(b is not None for _, b in spans), (u, v, d)
+        got |= {(d["label"], u, v, a, None if b == last and (d["label"], u, v, a, None)
+                 in all_edges() else b + 1) for a, b in spans}
+    assert got == all_edges()
+    for n, a in whole.nodes(data=True):
+        for k, v in a.items():
+            if k in ("labels", "caption"):
+                continue
+            expect = ";".join(str(x) for x in v) if isinstance(v, list) else v
+            assert back.nodes[n][k] == (pytest.approx(expect) if isinstance(v, float)
+                                        else expect), (n, k)
+    assert back.nodes["Concept:alpha"]["label"] == "alpha"
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_xml_invalid_characters_are_escaped(fmt, tmp_path):
+    """NUL and other control characters cannot be in XML at all: written as \\uXXXX, the
+    original id kept as JSON text in xml_original."""
+    g = nx.MultiDiGraph(run_id="r\x00un", last_step=4)
+    bad, ok = "Concept:a\x00b\x1bc", "Concept:plain\ttab"
+    g.add_node(bad, labels="Concept", caption="a\x00b\x1bc", name="a\x00b\x1bc",
+               first_seen=0, last_seen=4, rates=[0.5, 1.0])
+    g.add_node(ok, labels="Concept", caption="plain\ttab", name="plain\ttab", first_seen=0,
+               last_seen=4)
+    g.add_edge(bad, ok, key="CONNECTED:x", type="CONNECTED", run_id="r", valid_from=1,
+               note="\x07bell")
+    path = tmp_path / f"g.{fmt}"
+    write_graph(g, fmt, path)
+    back = (nx.read_graphml(path, force_multigraph=True) if fmt == "graphml"
+            else nx.read_gexf(path))
+    esc = "Concept:a\\u0000b\\u001bc"
+    assert set(back.nodes) == {esc, ok}
+    assert json.loads(back.nodes[esc]["xml_original"]) == bad
+    assert "xml_original" not in back.nodes[ok]
+    assert back.nodes[esc]["name"] == "a\\u0000b\\u001bc"
+    assert back.nodes[ok]["name"] == "plain\ttab"  # tab is valid XML: kept
+    assert back.nodes[esc]["rates"] == "0.5;1.0"
+    (_, _, d), = back.edges(data=True)
+    assert d["note"] == "\\u0007bell"
 
 
 def test_apoc_json_lines(whole, tmp_path):
@@ -303,3 +363,7 @@ def test_cypher_script_recreates_the_subgraph(graph_store, tmp_path):
     assert sorted(after.edges(keys=True, data=True)) == sorted(before.edges(keys=True,
                                                                             data=True))
     assert after.nodes["Concept:gamma"]["odd ` key"] == "x"
+    # lists stay lists (docs/schema.md: Feature.activation_rate is a list of floats)
+    rates = after.nodes["Feature:0"]["activation_rate"]
+    assert isinstance(rates, list) and len(rates) == len(STEPS)
+    assert rates == before.nodes["Feature:0"]["activation_rate"]

@@ -22,11 +22,13 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_plot_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """--analysis DIR | --run NAME (+ the graph store flags) and --top, for plot and report."""
-    src = parser.add_mutually_exclusive_group(required=True)
+    """--analysis DIR | --run NAME (default: the only stored run; + the graph store flags) and --top, for plot and report."""
+    src = parser.add_mutually_exclusive_group()
     src.add_argument("--analysis", metavar="DIR",
                      help="directory written by `ontochron analyze` (summary.json + CSVs)")
-    src.add_argument("--run", metavar="NAME", help="a run stored in the graph")
+    src.add_argument("--run", metavar="NAME",
+                     help="a run stored in the graph (default, without --analysis: the only "
+                          "run in the store)")
     add_store_arguments(parser)
     parser.add_argument("--top", type=int, default=40, metavar="N",
                         help="show the N most active concepts/features per plot (default 40)")

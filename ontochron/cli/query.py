@@ -19,12 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="named query (see --list)")
     p.add_argument("--list", action="store_true", help="list the named queries and exit")
     p.add_argument("--cypher", metavar="STATEMENT",
-                   help="run this Cypher statement instead of a named query ($parameters only)")
+                   help="run this Cypher statement instead of a named query ($parameters only; "
+                        "$run_id and $forks are filled in as for named queries)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                    help="a parameter (repeatable); VALUE is read as int/float/bool/null/JSON "
                         "when it looks like one, else as a string")
     p.add_argument("--run", metavar="NAME",
-                   help="run id for $run_id (default: the only run in the store)")
+                   help="run id for $run_id, named queries and --cypher alike (default: the "
+                        "only run in the store)")
     p.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
     p.add_argument("--write", action="store_true",
                    help="run an ad-hoc --cypher statement as a write (without it, a statement "
@@ -62,8 +64,15 @@ def format_listing() -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from ontochron.graph.cypher import parameters
     from ontochron.graph.store import open_store_from_args
-    from ontochron.queries.library import get_query, resolve_run, run_cypher, run_query
+    from ontochron.queries.library import (
+        bind_cypher,
+        get_query,
+        resolve_run,
+        run_cypher,
+        run_query,
+    )
 
     if args.list:
         print(format_listing())
@@ -71,18 +80,26 @@ def cmd_query(args: argparse.Namespace) -> int:
     if bool(args.name) == bool(args.cypher):
         raise InputError("give a query NAME or --cypher STATEMENT (or --list)")
     params = parse_params(args.param)
+    given_run = params.get("run_id")
+    if args.run is not None and given_run is not None and given_run != args.run:
+        raise InputError(f"$run_id given twice: --run {args.run!r} and -p run_id={given_run!r}")
     query = get_query(args.name) if args.name else None  # unknown names fail before connecting
     if query is not None:  # check the parameters before connecting
         placeholder = {"run_id": "?"} if query.param("run_id") is not None else {}
         query.bind({**placeholder, **params})
+    else:
+        bind_cypher(args.cypher, params, run_id=args.run or given_run or "?")
     with open_store_from_args(args) as store:
         if query is not None:
             if query.param("run_id") is not None:
-                params["run_id"] = resolve_run(store, args.run or params.get("run_id"))
+                params["run_id"] = resolve_run(store, args.run or given_run)
             result = run_query(store, query.name, **params)
         else:
-            if args.run is not None:
-                params["run_id"] = args.run
-            result = run_cypher(store, args.cypher, write=args.write, **params)
+            run_id = None
+            if "run_id" in parameters(args.cypher):
+                run_id = resolve_run(store, args.run or given_run)
+                params.pop("run_id", None)
+            result = run_cypher(store, args.cypher, write=args.write,
+                                **bind_cypher(args.cypher, params, run_id=run_id))
     sys.stdout.write(result.format(args.format).rstrip("\n") + "\n")
     return 0

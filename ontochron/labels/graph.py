@@ -32,18 +32,10 @@ def ensure_label_schema(store: GraphStore) -> None:
 
 
 def resolve_run(store: GraphStore, run_id: str | None) -> str:
-    """``run_id`` itself, or the only run in the store; InputError otherwise."""
-    runs = [r["run_id"] for r in store.run(_q("label_runs_read"))]
-    if run_id is None:
-        if len(runs) != 1:
-            raise InputError("--run is required: the store holds "
-                             + (f"{len(runs)} runs: {', '.join(map(repr, runs))}" if runs
-                                else "no runs (ingest one first)"))
-        return runs[0]
-    if run_id not in runs:
-        raise InputError(f"no run {run_id!r} in the store"
-                         + (f" (runs: {', '.join(map(repr, runs))})" if runs else ""))
-    return run_id
+    """``run_id`` itself, or the only run in the store (the helper every command uses)."""
+    from ontochron.queries.library import resolve_run as resolve
+
+    return resolve(store, run_id)
 
 
 def run_steps(store: GraphStore, run_id: str) -> list[int]:

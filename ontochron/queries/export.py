@@ -57,14 +57,15 @@ def node_id(label: str, key: Any) -> str:
 
 
 def clean_attrs(props: dict[str, Any]) -> dict[str, Any]:
-    """Scalar attributes only: None and non-finite floats dropped, lists joined with ';',
-    maps as JSON text (GraphML/GEXF cannot hold nested values)."""
+    """Attributes without nulls: None and non-finite floats dropped (also inside lists),
+    lists kept as lists (the writers without a list type join them), maps as JSON text."""
     out: dict[str, Any] = {}
     for k, v in props.items():
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
             continue
         if isinstance(v, (list, tuple)):
-            v = ";".join(str(x) for x in v)
+            v = [x for x in v if x is not None and not (isinstance(x, float)
+                                                        and not math.isfinite(x))]
         elif isinstance(v, dict):
             v = json.dumps(v, sort_keys=True, default=str)
         out[k] = v
@@ -158,6 +159,9 @@ def fetch_subgraph(store: GraphStore, run_id: str, *, at: int | None = None,
         raise InputError("--hops must be >= 0")
     b = _Builder(run_id)
     q = "queries/cypher/internal/"
+    last = {r["run_id"]: r["last_step"] for r in store.run(load_cypher(q + "runs_list"))}
+    if last.get(run_id) is not None:
+        b.g.graph["last_step"] = int(last[run_id])  # where GEXF closes open intervals
     if around is None:
         for row in store.run(load_cypher(q + "export_concepts"), run_id=run_id, **win.params()):
             b.node("Concept", row["key"], row["props"])

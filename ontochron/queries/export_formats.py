@@ -25,12 +25,57 @@ def _props(attrs: dict[str, Any], drop: tuple[str, ...] = _META) -> dict[str, An
     return {k: v for k, v in attrs.items() if k not in drop}
 
 
+# ------------------------------------------------------------------------------ XML safety
+
+#: Characters XML 1.0 cannot hold at all (not even as character references).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Node attribute holding the node's original id (JSON text) when xml_safe changed it.
+XML_ORIGINAL = "xml_original"
+
+
+def xml_safe(s: str) -> str:
+    """``s`` with each character XML 1.0 cannot hold (NUL, other C0 controls except tab, LF,
+    CR; lone surrogates; U+FFFE/U+FFFF) written as its JSON escape ``\\uXXXX``."""
+    return _XML_INVALID.sub(lambda m: f"\\u{ord(m.group(0)):04x}", s)
+
+
+def _xml_value(v: Any) -> Any:
+    """A value for GraphML/GEXF, which have no list type: lists joined with ';', text made
+    XML-safe."""
+    if isinstance(v, (list, tuple)):
+        v = ";".join(_gexf_value(x) for x in v)
+    return xml_safe(v) if isinstance(v, str) else v
+
+
+def xml_graph(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of ``g`` that GraphML and GEXF can hold: ids, keys and values through
+    :func:`xml_safe`, lists joined with ';'; a node whose id changed keeps the original as
+    JSON text in its ``xml_original`` attribute."""
+    h = nx.MultiDiGraph(**{xml_safe(str(k)): _xml_value(v) for k, v in g.graph.items()
+                           if isinstance(v, (str, int))})
+    ids = {n: xml_safe(str(n)) for n in g.nodes}
+    if len(set(ids.values())) != len(ids):
+        from ontochron.errors import InputError
+        raise InputError("two node ids become equal once their XML-invalid characters are "
+                         "escaped; export to json or cypher instead")
+    for n, a in g.nodes(data=True):
+        attrs = {xml_safe(str(k)): _xml_value(v) for k, v in a.items()}
+        if ids[n] != str(n):
+            attrs[XML_ORIGINAL] = json.dumps(str(n))
+        h.add_node(ids[n], **attrs)
+    for u, v, k, a in g.edges(keys=True, data=True):
+        h.add_edge(ids[u], ids[v], key=xml_safe(str(k)),
+                   **{xml_safe(str(x)): _xml_value(y) for x, y in a.items()})
+    return h
+
+
 # ------------------------------------------------------------------------------ GraphML
 
 def write_graphml(g: nx.MultiDiGraph, path: Path) -> list[Path]:
     """GraphML with typed attributes; the caption becomes ``label`` (what Gephi and Cytoscape
     display), the edge type is the ``type`` attribute."""
-    h = nx.MultiDiGraph(**{k: v for k, v in g.graph.items() if isinstance(v, (str, int))})
+    g = xml_graph(g)
+    h = nx.MultiDiGraph(**g.graph)
     for n, a in g.nodes(data=True):
         h.add_node(n, **_props(a, ("caption",)), label=a.get("caption", str(n)))
     for u, v, k, a in g.edges(keys=True, data=True):
@@ -61,12 +106,15 @@ def _gexf_value(v: Any) -> str:
     return str(v)
 
 
-def _closed(start: Any, stop: Any) -> dict[str, str]:
+def _closed(start: Any, stop: Any, last: Any = None) -> dict[str, str]:
     """A half-open step interval [start, stop) as GEXF's closed integer interval
-    [start, stop - 1]; no ``end`` while open (stop None)."""
+    [start, stop - 1]; an open one (stop None) ends at the run's last checkpoint ``last``
+    (it held up to there; networkx cannot read a spell without an end)."""
     out = {} if start is None else {"start": str(int(start))}
     if stop is not None:
         out["end"] = str(int(stop) - 1)
+    elif last is not None and start is not None and int(last) >= int(start):
+        out["end"] = str(int(last))
     return out
 
 
@@ -95,20 +143,24 @@ def _attvalues(el: ET.Element, attrs: dict[str, Any],
         ET.SubElement(box, "attvalue", {"for": decl[k][0], "value": _gexf_value(v)})
 
 
-def _node_interval(a: dict[str, Any]) -> dict[str, str]:
+def _node_interval(a: dict[str, Any], last: Any) -> dict[str, str]:
     if a.get("labels") == "Concept":  # present at checkpoints first_seen..last_seen
         out = {} if a.get("first_seen") is None else {"start": str(a["first_seen"])}
-        if a.get("last_seen") is not None:
-            out["end"] = str(a["last_seen"])
+        end = a.get("last_seen", last)
+        if end is not None:
+            out["end"] = str(end)
         return out
-    return _closed(a.get("valid_from"), a.get("valid_to"))
+    return _closed(a.get("valid_from"), a.get("valid_to"), last)
 
 
 def write_gexf(g: nx.MultiDiGraph, path: Path) -> list[Path]:
     """GEXF 1.3, ``mode="dynamic"``, integer time: every node and edge carries its validity
     interval so Gephi's timeline plays the evolution. The intervals of one relation (same
     type, source, target) become the ``<spells>`` of one edge, which keeps Gephi from merging
-    parallel edges; its attributes are those of the latest interval."""
+    parallel edges; its attributes are those of the latest interval. Open intervals end at
+    the run's last checkpoint (``g.graph["last_step"]``)."""
+    g = xml_graph(g)
+    last = g.graph.get("last_step")
     root = ET.Element("gexf", {"xmlns:xsi": _XSI, "version": "1.3",
                                "xsi:schemaLocation": f"{GEXF_NS} {GEXF_NS}/gexf.xsd"})
     root.set("xmlns", GEXF_NS)
@@ -130,13 +182,13 @@ def write_gexf(g: nx.MultiDiGraph, path: Path) -> list[Path]:
     nodes = ET.SubElement(graph, "nodes")
     for n, a in g.nodes(data=True):
         el = ET.SubElement(nodes, "node", {"id": str(n), "label": str(a.get("caption", n)),
-                                           **_node_interval(a)})
+                                           **_node_interval(a, last)})
         _attvalues(el, node_attrs[n], n_decl)
     edges = ET.SubElement(graph, "edges")
     for i, ((u, v, rtype), ivs) in enumerate(groups.items()):
         el = ET.SubElement(edges, "edge", {"id": f"e{i}", "source": str(u), "target": str(v),
                                            "label": rtype, "kind": rtype})
-        spans = [_closed(a.get("valid_from"), a.get("valid_to")) for a in ivs]
+        spans = [_closed(a.get("valid_from"), a.get("valid_to"), last) for a in ivs]
         if len(spans) == 1:
             el.attrib.update(spans[0])
         elif any(spans):
@@ -207,7 +259,9 @@ def cypher_name(s: str) -> str:
 
 
 def cypher_literal(v: Any) -> str:
-    """A Cypher literal for a scalar property value."""
+    """A Cypher literal for a property value (a scalar or a list of scalars)."""
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(cypher_literal(x) for x in v) + "]"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -283,6 +337,8 @@ def write_csv(g: nx.MultiDiGraph, path: Path) -> list[Path]:
 def _csv(v: Any) -> Any:
     if v is None:
         return ""
+    if isinstance(v, (list, tuple)):
+        return ";".join(str(_csv(x)) for x in v)
     if isinstance(v, bool):
         return "true" if v else "false"
     return v

@@ -116,6 +116,11 @@ class NamedQuery:
             raise InputError(f"query {self.name!r} has no parameter(s) "
                              f"{', '.join('$' + u for u in unknown)}; it takes: "
                              + "; ".join(p.spec() for p in self.params))
+        derived = sorted(p.name for p in self.params if p.derived and p.name in values)
+        if derived:
+            raise InputError(f"query {self.name!r}: ${derived[0]} is derived ("
+                             f"{self.param(derived[0]).spec()}); do not pass it, pass what it "
+                             "is derived from")
         out: dict[str, Any] = {}
         for p in self.params:
             if p.name in values:
@@ -231,6 +236,122 @@ def get_query(name: str) -> NamedQuery:
 
 # ------------------------------------------------------------------------------- results
 
+def _props(props: dict[str, Any]) -> str:
+    if not props:
+        return ""
+    inner = ", ".join(f"{k}: {_literal(v)}" for k, v in sorted(props.items()))
+    return " {" + inner + "}"
+
+
+def _literal(v: Any) -> str:
+    """A property value the way Cypher writes it (strings single-quoted)."""
+    if isinstance(v, str):
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_literal(x) for x in v) + "]"
+    return _cell(v)
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """A node in a result: element id, labels, properties. Prints as ``(:Label {k: v})``."""
+
+    id: str
+    labels: tuple[str, ...]
+    properties: dict[str, Any]
+
+    def __str__(self) -> str:
+        return "(" + "".join(":" + lb for lb in self.labels) + _props(self.properties) + ")"
+
+    def to_json(self) -> dict[str, Any]:
+        """APOC-export shape: ``{"type": "node", "id", "labels", "properties"}``."""
+        return {"type": "node", "id": self.id, "labels": list(self.labels),
+                "properties": self.properties}
+
+
+@dataclass(frozen=True)
+class GraphRelationship:
+    """A relationship in a result. Prints as ``[:TYPE {k: v}]``."""
+
+    id: str
+    type: str
+    start: str | None
+    end: str | None
+    properties: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"[:{self.type}{_props(self.properties)}]"
+
+    def to_json(self) -> dict[str, Any]:
+        """APOC-export shape: ``{"type": "relationship", "id", "label", "start", "end",
+        "properties"}`` (start/end: element ids)."""
+        return {"type": "relationship", "id": self.id, "label": self.type,
+                "start": self.start, "end": self.end, "properties": self.properties}
+
+
+@dataclass(frozen=True)
+class GraphPath:
+    """A path in a result. Prints as ``(:A {..})-[:R {..}]->(:B {..})``."""
+
+    nodes: tuple[GraphNode, ...]
+    relationships: tuple[GraphRelationship, ...]
+
+    def __str__(self) -> str:
+        out = str(self.nodes[0]) if self.nodes else ""
+        for i, r in enumerate(self.relationships):
+            nxt = self.nodes[i + 1]
+            forward = r.end is None or r.end == nxt.id
+            out += (f"-{r}->" if forward else f"<-{r}-") + str(nxt)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"type": "path", "nodes": [...], "relationships": [...]}``."""
+        return {"type": "path", "nodes": [n.to_json() for n in self.nodes],
+                "relationships": [r.to_json() for r in self.relationships]}
+
+
+GRAPH_VALUES = (GraphNode, GraphRelationship, GraphPath)
+
+
+def from_driver(v: Any) -> Any:
+    """A driver value as a plain one: nodes, relationships and paths as :class:`GraphNode` /
+    :class:`GraphRelationship` / :class:`GraphPath`, temporal and spatial values as text."""
+    from neo4j.graph import Node, Path, Relationship
+
+    if isinstance(v, Node):
+        return _node(v)
+    if isinstance(v, Relationship):
+        return _rel(v)
+    if isinstance(v, Path):
+        return GraphPath(tuple(_node(n) for n in v.nodes),
+                         tuple(_rel(r) for r in v.relationships))
+    if isinstance(v, (list, tuple)):
+        return [from_driver(x) for x in v]
+    if isinstance(v, dict):
+        return {k: from_driver(x) for k, x in v.items()}
+    if v is None or isinstance(v, (bool, int, float, str, bytes)):
+        return v
+    return str(v)  # neo4j.time / spatial values
+
+
+def _node(n: Any) -> GraphNode:
+    return GraphNode(str(n.element_id), tuple(sorted(n.labels)),
+                     {k: from_driver(x) for k, x in dict(n).items()})
+
+
+def _rel(r: Any) -> GraphRelationship:
+    start = r.start_node.element_id if r.start_node is not None else None
+    end = r.end_node.element_id if r.end_node is not None else None
+    return GraphRelationship(str(r.element_id), str(r.type), start, end,
+                             {k: from_driver(x) for k, x in dict(r).items()})
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, GRAPH_VALUES):
+        return v.to_json()
+    return str(v)
+
+
 def _type_name(v: Any) -> str:
     if isinstance(v, bool):
         return "bool"
@@ -244,6 +365,12 @@ def _type_name(v: Any) -> str:
         return "list"
     if isinstance(v, dict):
         return "map"
+    if isinstance(v, GraphNode):
+        return "node"
+    if isinstance(v, GraphRelationship):
+        return "relationship"
+    if isinstance(v, GraphPath):
+        return "path"
     return type(v).__name__
 
 
@@ -294,7 +421,8 @@ class QueryResult:
     def format(self, fmt: str = "table") -> str:
         """The result as ``table`` (aligned text), ``json`` (array of objects) or ``csv``."""
         if fmt == "json":
-            return json.dumps(self.records(), ensure_ascii=False, indent=1, default=str)
+            return json.dumps(self.records(), ensure_ascii=False, indent=1,
+                              default=_json_default)
         if fmt == "csv":
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\n")
@@ -320,8 +448,22 @@ def _cell(v: Any, csv_mode: bool = False) -> str:
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     if isinstance(v, (list, dict)):
-        return json.dumps(v, ensure_ascii=False, default=str)
+        if _has_graph_value(v):
+            items = v.items() if isinstance(v, dict) else None
+            return ("{" + ", ".join(f"{k}: {_literal(x)}" for k, x in items) + "}" if items
+                    is not None else "[" + ", ".join(_literal(x) for x in v) + "]")
+        return json.dumps(v, ensure_ascii=False, default=_json_default)
     return str(v)
+
+
+def _has_graph_value(v: Any) -> bool:
+    if isinstance(v, GRAPH_VALUES):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(_has_graph_value(x) for x in v)
+    if isinstance(v, dict):
+        return any(_has_graph_value(x) for x in v.values())
+    return False
 
 
 # ------------------------------------------------------------------------------- running
@@ -341,7 +483,41 @@ def run_cypher(store: GraphStore, cypher: str, /, *, write: bool = False,
                                                       routing_=neo4j.RoutingControl.WRITE)
     except (Neo4jError, DriverError) as exc:
         raise StoreError(f"query failed: {exc}") from exc
-    return QueryResult.from_records(list(keys), [r.data() for r in records], params=params)
+    rows = [{k: from_driver(r[k]) for k in keys} for r in records]
+    return QueryResult.from_records(list(keys), rows, params=params)
+
+
+#: Parameters an ad-hoc statement's ``$forks`` is derived from (every one given counts).
+FORK_SOURCES = ("step", "t", "from", "to")
+
+
+def bind_cypher(cypher: str, params: dict[str, Any], run_id: str | None = None
+                ) -> dict[str, Any]:
+    """Parameters for an ad-hoc statement: ``params`` plus the derived ones it uses and was
+    not given: ``$run_id`` (``run_id``, the default run) and ``$forks`` (the time-slice keys
+    of ``$step``/``$t``/``$from``/``$to``, :func:`~ontochron.graph.schema.stab_keys`).
+    InputError when a given parameter would override a derived one."""
+    used = parameters(cypher)
+    out = dict(params)
+    if "forks" in out and "forks" in used:
+        raise InputError("$forks is derived from " + "/".join("$" + k for k in FORK_SOURCES)
+                         + "; pass -p step=N (or t, from, to) instead of -p forks=...")
+    if run_id is not None and "run_id" in used:
+        if "run_id" in out and out["run_id"] != run_id:
+            raise InputError(f"$run_id given twice: --run {run_id!r} and -p run_id="
+                             f"{out['run_id']!r}")
+        out["run_id"] = run_id
+    if "forks" in used:
+        sources = [k for k in FORK_SOURCES if k in out]
+        if not sources:
+            raise InputError("the statement uses $forks, which is derived from $step (or $t, "
+                             "$from, $to): pass -p step=N")
+        for k in sources:
+            if isinstance(out[k], bool) or not isinstance(out[k], int):
+                raise InputError(f"${k} must be an integer step to derive $forks, "
+                                 f"got {out[k]!r}")
+        out["forks"] = _stab_keys(*(out[k] for k in sources))
+    return out
 
 
 def run_query(store: GraphStore, name: str, /, **params: Any) -> QueryResult:
@@ -359,16 +535,20 @@ def list_runs(store: GraphStore) -> list[str]:
 
 
 def resolve_run(store: GraphStore, run: str | None) -> str:
-    """``run`` if given and present; with none, the only run in the store. InputError else."""
+    """The run every ``--run`` option means: ``run`` if given and present; with none, the only
+    run in the store. InputError (exit 2) naming the runs that exist otherwise."""
     runs = list_runs(store)
+    listed = ", ".join(repr(r) for r in runs)
     if run is not None:
         if run not in runs:
-            raise InputError(f"no run {run!r} in the store (runs: {', '.join(runs) or 'none'})")
+            raise InputError(f"no run {run!r} in the store (runs: {listed or 'none'})")
         return run
     if len(runs) == 1:
         return runs[0]
-    raise InputError("the store holds " + (f"{len(runs)} runs ({', '.join(runs)}): pass --run "
-                                           "NAME" if runs else "no run yet: ingest one first"))
+    if not runs:
+        raise InputError("the store holds no run yet: ingest one first "
+                         "(`ontochron ingest SOURCE --run NAME` or `ontochron demo`)")
+    raise InputError(f"the store holds {len(runs)} runs ({listed}): pass --run NAME")
 
 
 #: The three named queries the demo prints: (title, query name, parameters besides run_id).

@@ -14,10 +14,12 @@ def load_from_args(args: argparse.Namespace) -> PlotData:
     if args.analysis:
         return load_analysis(args.analysis)
     from ontochron.graph.store import open_store_from_args
+    from ontochron.queries.library import resolve_run
     from ontochron.viz.graphdata import load_run
 
     with open_store_from_args(args) as store:
-        data = load_run(store, args.run)
+        run_id = resolve_run(store, args.run)
+        data = load_run(store, run_id)
     if data is None:
-        raise InputError(f"no run named {args.run!r} in the graph store")
+        raise InputError(f"no run named {run_id!r} in the graph store")
     return data
