@@ -146,3 +146,38 @@ def test_compare_cli_bad_input(tmp_path, capsys):
                  str(out)]) == 2
     assert "d_in is 7, but 128" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _fixed_run(n_features: int, seed: int):
+    """A small fixed-dictionary run with ``n_features`` columns (feature == index)."""
+    from ontochron.ingest.snapshot import CodeStack, Snapshot
+
+    rng = np.random.default_rng(seed)
+    concepts = [f"c{i}" for i in range(12)]
+    return CodeStack.from_snapshots([Snapshot.create(s, concepts, rng.random((12, n_features)) < 0.2)
+                                     for s in (0, 10)])
+
+
+def test_compare_writes_same_as_between_two_runs_in_the_store(graph_store, store_target,
+                                                              tmp_path, monkeypatch):
+    """`compare --run-a --run-b` writes one SAME_AS per `same` row of matches.csv, between
+    the right Features, and a re-run changes nothing."""
+    from ontochron.graph.ingest import ingest
+
+    pos = _pair(tmp_path)
+    ingest(_fixed_run(60, 0), run="A", store=graph_store, progress=False)
+    ingest(_fixed_run(63, 1), run="B", store=graph_store, progress=False)
+    monkeypatch.setenv("NEO4J_USERNAME", store_target.username or "")
+    monkeypatch.setenv("NEO4J_PASSWORD", store_target.password or "")
+    args = ["compare", str(tmp_path / "sae_a"), str(tmp_path / "sae_b"), "--out",
+            str(tmp_path / "cmp"), "--quiet", "--run-a", "A", "--run-b", "B",
+            "--store", store_target.uri]
+    if store_target.database:
+        args += ["--database", store_target.database]
+    for _ in range(2):  # idempotent
+        assert main(args) == 0
+        rows = graph_store.run(
+            "MATCH (a:Feature {run_id: 'A'})-[r:SAME_AS]->(b:Feature {run_id: 'B'}) "
+            "RETURN a.index AS a, b.index AS b, r.kind AS kind")
+        same = {(r["a"], r["b"]) for r in rows if r["kind"] == "same"}
+        assert same == {(i, int(pos[i - 5])) for i in range(5, 60)}
