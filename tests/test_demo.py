@@ -269,7 +269,7 @@ def test_all_stages_into_the_graph(graph_store, tmp_path: Path) -> None:
     res = run_demo(tmp_path / "full", epochs=4, seed=0, quiet=True, graph=True, causal=True,
                    plots=True, probes_per_class=2, store=graph_store, lineage=False)
     assert {k: v["status"] for k, v in res.stages.items()} == {
-        "causal": "ok", "graph": "ok", "plots": "ok"}
+        "causal": "ok", "graph": "ok", "plots": "ok", "lineage": "off"}
     ont = res.ontology
     # the graph holds exactly the run's concepts, connection intervals and causal tests
     rows = graph_store.run("MATCH (c:Concept {run_id: $run_id}) RETURN count(c) AS n",

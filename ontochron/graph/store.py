@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
@@ -120,11 +120,13 @@ class GraphStore:
         """Run a read query and return its rows as dicts (read-only: see ``read``)."""
         return self.read(cypher, params)[1]
 
-    def read(self, cypher: str, params: Mapping[str, Any] | None = None,
+    def read(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+             convert: Callable[[neo4j.Record], dict[str, Any]] | None = None,
              ) -> tuple[list[str], list[dict[str, Any]]]:
         """Run a read and return (column names, rows). Read-only on every server: a statement
         with a writing clause is refused before it is sent, and the read runs in a read-mode
-        transaction that is always rolled back, refused if its summary reports any change."""
+        transaction that is always rolled back, refused if its summary reports any change.
+        ``convert`` turns each record into a row (default ``Record.data()``)."""
         readonly.check_statement(cypher)
         try:
             with self.driver.session(database=self.database,
@@ -133,7 +135,7 @@ class GraphStore:
                 try:
                     result = tx.run(cypher, dict(params or {}))
                     keys = list(result.keys())
-                    rows = [r.data() for r in result]
+                    rows = [convert(r) if convert else r.data() for r in result]
                     summary = result.consume()
                 finally:
                     tx.rollback()  # a read has nothing to commit

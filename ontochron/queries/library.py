@@ -476,7 +476,8 @@ def run_cypher(store: GraphStore, cypher: str, /, *, write: bool = False,
     from neo4j.exceptions import DriverError, Neo4jError
 
     if not write:  # read-only, enforced by the store (refused and rolled back otherwise)
-        keys, rows = store.read(cypher, params)
+        keys, rows = store.read(cypher, params,
+                                convert=lambda r: {k: from_driver(r[k]) for k in r.keys()})
         return QueryResult.from_records(keys, rows, params=params)
     try:
         records, _, keys = store.driver.execute_query(cypher, params, database_=store.database,
