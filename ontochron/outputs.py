@@ -6,14 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ontochron.atomic import atomic_dir
 from ontochron.errors import InputError
 from ontochron.ontology.connections import CONNECTION_STATS
 from ontochron.ontology.intervals import OPEN
@@ -177,22 +175,9 @@ def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
     """
     if parquet and pa is None:
         raise InputError("--parquet needs pyarrow: pip install 'ontochron[parquet]'")
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise InputError("output path exists and is not a directory", out)
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_NAMES)
-        if foreign:
-            raise InputError(f"refusing to replace a directory holding files ontochron did "
-                             f"not write ({foreign[0]!r}); choose an empty or new --out", out)
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as exc:
-        raise InputError(f"cannot create the output directory: {exc.strerror}", out) from exc
     written: list[str] = []
-    try:
+
+    def fill(tmp: Path) -> None:
         summary = ontology.summary
         if lineage is not None:
             from ontochron.lineage.files import write_lineage_files
@@ -208,24 +193,6 @@ def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
             if parquet:
                 _write_parquet(tmp / f"{name}.parquet", cols)
                 written.append(f"{name}.parquet")
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    out = atomic_dir(out_dir, OUTPUT_NAMES, fill)
     return {name: out / name for name in written}
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and restored if
-    the rename fails."""
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ontochron.atomic import atomic_dir as _atomic_dir
 from ontochron.errors import InputError
 from ontochron.lineage.result import EVENT_KINDS, Lineage, LineageEvent
 
@@ -55,31 +54,8 @@ def write_lineage_files(lineage: Lineage, directory: str | os.PathLike[str]) -> 
 
 def atomic_dir(out_dir: str | os.PathLike[str], names: set[str],
                fill: Callable[[Path], None]) -> dict[str, Path]:
-    """Run ``fill(tmp)`` in a temporary sibling of ``out_dir`` renamed into place at the end
-    (all or nothing); an existing ``out_dir`` is replaced only if it holds nothing but
-    ``names``."""
-    from ontochron.outputs import _swap_into_place
-
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise InputError("output path exists and is not a directory", out)
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in names)
-        if foreign:
-            raise InputError(f"refusing to replace a directory holding files ontochron did "
-                             f"not write ({foreign[0]!r}); choose an empty or new --out", out)
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as exc:
-        raise InputError(f"cannot create the output directory: {exc.strerror}", out) from exc
-    try:
-        fill(tmp)
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """:func:`ontochron.atomic.atomic_dir`, returning name -> final path of ``names``."""
+    out = _atomic_dir(out_dir, names, fill)
     return {n: out / n for n in sorted(names)}
 
 

@@ -7,14 +7,12 @@ import csv
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ontochron.errors import InputError
+from ontochron.atomic import atomic_dir
 from ontochron.ontology.intervals import OPEN
-from ontochron.outputs import _json_default, _swap_into_place
+from ontochron.outputs import _json_default
 from ontochron.overlay.result import OverlayResult
 
 OVERLAY_FILES = ("overlay.json", "report.txt", "primitives.csv", "primitive_concepts.csv",
@@ -112,20 +110,7 @@ def _s(x: int | None) -> str:
 
 def write_overlay(res: OverlayResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write every overlay file into ``out_dir`` (replaced only if it holds overlay files)."""
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise InputError("output path exists and is not a directory", out)
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in OVERLAY_FILES)
-        if foreign:
-            raise InputError(f"refusing to replace a directory holding files ontochron did "
-                             f"not write ({foreign[0]!r}); choose an empty or new --out", out)
-    try:
-        out.resolve().parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.resolve().parent))
-    except OSError as exc:
-        raise InputError(f"cannot create the output directory: {exc.strerror}", out) from exc
-    try:
+    def fill(tmp: Path) -> None:
         (tmp / "overlay.json").write_text(json.dumps(to_dict(res), indent=1) + "\n",
                                           encoding="utf-8")
         (tmp / "report.txt").write_text(report_text(res), encoding="utf-8")
@@ -163,8 +148,6 @@ def write_overlay(res: OverlayResult, out_dir: str | os.PathLike[str]) -> dict[s
         _write(tmp / "history.csv", ["kind", "a", "b", "verdict", "valid_from", "valid_to"],
                [[h.kind, h.a, h.b, h.verdict, h.valid_from,
                  None if h.valid_to == OPEN else h.valid_to] for h in res.history])
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    out = atomic_dir(out_dir, OVERLAY_FILES, fill)
     return {n: out / n for n in OVERLAY_FILES}
