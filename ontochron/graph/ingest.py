@@ -552,7 +552,9 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
     same = {name for name in specs if stored.get(name) == want[name]}
     # Digests of the tables about to be written are dropped before any write and set again
     # only after all writes (run_finish): a crash leaves them absent, forcing a full diff.
-    props = dict(run_props or {"name": run_id})
+    # Every Run property readers rely on (n_features, config, ...) is set even when the
+    # caller passes none or only some (report and plot read them back).
+    props = {**_run_props(ont, stack, run_id, "in-memory"), **(run_props or {})}
     props["lineage"] = None if lineage is None else run_summary(lineage)
     props["digests"] = json.dumps({n: want[n] for n in sorted(same)}, sort_keys=True)
     store.write(load_cypher("graph/cypher/run_begin"), run_id=run_id,
