@@ -248,7 +248,9 @@ def test_few_concepts_report_no_power(tmp_path, capsys):
     assert main(["lineage", str(path), "--match-on", "activations", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "note: no power" in err and "5 shared concepts" in err
-    s = json.loads((out / "summary.json").read_text())
+    text = (out / "summary.json").read_text()
+    assert "Infinity" not in text and "NaN" not in text  # strict JSON
+    s = json.loads(text)
     assert s["power"]["pairs_without_power"] == [STEPS[1]] and s["power"]["notes"]
     assert s["null"]["pairs"][0]["power"] is False
 

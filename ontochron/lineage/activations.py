@@ -198,14 +198,14 @@ class ActivationSpace:
                 f"{', ...' if len(self.steps_without_power) > 5 else ''}): with {concepts} "
                 "shared concepts chance alone matches patterns perfectly, so no link can "
                 "clear the null and every feature there is a birth/death; use more probe "
-                f"concepts (about {need} for a link at similarity 0.9 to clear a null of "
+                f"concepts (at least about {need} for a link at similarity 0.9 to clear a null of "
                 "independent patterns)")
         if self.low_power:
             worst = max(t for _, t in self.low_power)
             notes.append(
                 f"low power at {len(self.low_power)} checkpoint pair(s): link threshold up to "
                 f"{worst:.3f} with {concepts} shared concepts, so only near-identical patterns "
-                f"link (about {need} concepts would bring it near 0.9)")
+                f"link (at least about {need} concepts are needed to link at 0.9)")
         return {"concepts": int(concepts), "concepts_for_link_at_0.9": int(need),
                 "pairs_without_power": [int(s) for s in self.steps_without_power],
                 "pairs_low_power": [int(s) for s, _ in self.low_power],

@@ -225,5 +225,5 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
     out.deaths = np.nonzero(~linked_a)[0].astype(np.int64)
     out.births = np.nonzero(~linked_b)[0].astype(np.int64)
     out.info = {"candidates": int(c.rows.size), "matched": int(mr.size),
-                "residual_threshold": resid_thr}
+                "residual_threshold": resid_thr if np.isfinite(resid_thr) else None}
     return out
