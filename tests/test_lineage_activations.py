@@ -355,3 +355,21 @@ def test_null_helpers():
     assert thr == np.inf and samples == 0
     with pytest.raises(InputError):
         activation_lineage(_stack([X[:, :3] > 0, Y[:, :3] > 0]), alpha=1.5)
+
+
+def test_ingest_codes_in_activation_lineage_space(codes_file, graph_store):
+    """ingest with match_on=activations writes one Feature per lineage and the split/merge
+    relationships of the activation-matched lineage."""
+    from ontochron.graph.ingest import ingest
+
+    path, _ = codes_file
+    lin = lineage_of(path, match_on="activations")
+    report = ingest(str(path), run="act_run", store=graph_store, progress=False,
+                    config={"structure": False},
+                    lineage_options={"match_on": "activations"})
+    assert report.changed > 0
+    run = graph_store.run("MATCH (r:Run {run_id: 'act_run'}) RETURN r.n_features AS n")[0]
+    assert run["n"] == lin.n_lineages
+    n_split = graph_store.run("MATCH (:Feature)-[s:SPLITS_INTO {run_id: 'act_run'}]->"
+                              "(:Feature) RETURN count(s) AS n")[0]["n"]
+    assert n_split == lin.counts()["split"] > 0

@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
     opts = lineage_options(args)
     source: Any = args.source
     if args.match_on == "activations":
-        from ontochron.lineage.pipeline import _codes_stack
+        from ontochron.lineage.pipeline import codes_stack
 
-        source = _codes_stack(args.source, args.format, args.step_pattern)
+        source = codes_stack(args.source, args.format, args.step_pattern)
         n = source.n_steps
     else:
         n = len(dictionary_checkpoints(args.source, args.step_pattern))

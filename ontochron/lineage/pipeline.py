@@ -58,7 +58,7 @@ def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "d
     ``match_on="activations"`` ``source`` is a codes file/dir (any input ``analyze`` reads, or
     a CodeStack) and features are matched by their activation patterns over the concepts."""
     if match_on == "activations":
-        stack = _codes_stack(source, format, step_pattern)
+        stack = codes_stack(source, format, step_pattern)
         return activation_lineage(stack, null=null, alpha=alpha, null_rows=null_rows,
                                   topk=topk, device=device, values=values, progress=progress)
     ckpts = dictionary_checkpoints(source, step_pattern)
@@ -168,7 +168,7 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
     return CodeStack.from_snapshots(aligned), lin, str(path.absolute())
 
 
-def _codes_stack(source: Any, format: str, step_pattern: str | None,
+def codes_stack(source: Any, format: str, step_pattern: str | None,
                  progress: bool = False) -> CodeStack:
     """The code stack of a codes source for activation matching (not SAE folders)."""
     if isinstance(source, CodeStack):
@@ -188,7 +188,7 @@ def _aligned_by_activations(source: Any, format: str, step_pattern: str | None,
                             ) -> tuple[CodeStack, Lineage, str]:
     """A codes stack whose columns are re-indexed into activation-matched lineage ids."""
     opts = {k: v for k, v in options.items() if k != "match_on"}
-    stack = _codes_stack(source, format, step_pattern, progress)
+    stack = codes_stack(source, format, step_pattern, progress)
     lin = activation_lineage(stack, **opts)
     aligned = [_reindex(stack.snapshot(t), f, lin.n_lineages)
                for t, f in enumerate(lin.features)]
