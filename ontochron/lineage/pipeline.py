@@ -1,5 +1,6 @@
-"""One path from a directory of per-checkpoint dictionaries to a lineage and, with probe
-activations, to codes in lineage space: serves ``lineage``, ``analyze`` and ``ingest``."""
+"""One path from a directory of per-checkpoint dictionaries (or, matched on activation
+patterns, a codes run) to a lineage and, with probe activations, to codes in lineage space:
+serves ``lineage``, ``analyze`` and ``ingest``."""
 
 from __future__ import annotations
 
