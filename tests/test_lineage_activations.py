@@ -373,3 +373,25 @@ def test_ingest_codes_in_activation_lineage_space(codes_file, graph_store):
     n_split = graph_store.run("MATCH (:Feature)-[s:SPLITS_INTO {run_id: 'act_run'}]->"
                               "(:Feature) RETURN count(s) AS n")[0]["n"]
     assert n_split == lin.counts()["split"] > 0
+
+
+def test_low_power_reported_and_concepts_needed_consistent():
+    """Continuous patterns over 8 concepts: near-identical copies still link, but the
+    threshold is above 0.9 and the summary says so; at the advised number of concepts the
+    threshold is near 0.9 (below it with a margin for one permutation sample)."""
+    rng = np.random.default_rng(0)
+
+    def run(C: int):
+        A = rng.standard_normal((C, 40)).astype(np.float32)
+        B = A[:, rng.permutation(40)] + 0.01 * rng.standard_normal((C, 40)).astype(np.float32)
+        return activation_lineage(_stack([A > 0, B > 0], [A, B]))
+
+    lin = run(8)
+    pw = lin.extra["power"]
+    assert pw["pairs_low_power"] == [STEPS[1]] and "low power" in pw["notes"][0]
+    assert lin.null["pairs"][0]["threshold"] > 0.9 and lin.counts()["continue"] == 40
+    need = pw["concepts_for_link_at_0.9"]
+    assert need > 8
+    ok = run(need)
+    assert ok.null["pairs"][0]["threshold"] < 0.93
+    assert ok.null["pairs"][0]["threshold"] < lin.null["pairs"][0]["threshold"]
