@@ -42,6 +42,22 @@ def test_fork_keys_match_brute_force():
     assert fork_key(4, 8) == 1 * 64 + 2  # [4, 7] is the aligned block 1 of size 4
 
 
+def test_fork_keys_exact_near_the_step_limit():
+    """Steps between 2**53 and 2**56 - 1, where a float64 route rounds lo ^ hi up to the next
+    power of two: the level is the integer bit length, as the brute force finds."""
+    rng = np.random.default_rng(3)
+    top = (1 << 56) - 1
+    lo = np.array([0, 0, 1, (1 << 53) - 1, 1 << 53, (1 << 54) + 1, top - 1, top,
+                   *rng.integers(1 << 53, top, 200, dtype=np.int64)], dtype=np.int64)
+    to = np.array([1 << 53, top, top, 1 << 53, (1 << 53) + 2, 1 << 55, top, top + 1,
+                   *rng.integers(1 << 53, top, 200, dtype=np.int64)], dtype=np.int64)
+    lo, to = np.minimum(lo, to - 1), np.maximum(lo + 1, to)
+    got = fork_keys(lo, to)
+    assert got.tolist() == [_fork_brute(int(a), int(b)) for a, b in zip(lo, to, strict=True)]
+    assert fork_key(0, top + 1) == 56  # [0, 2**56 - 1]: level 56 (frexp of 2**56 - 1 says 57)
+    assert int(got.max()) < (1 << 62) + 64
+
+
 def test_stab_keys_find_exactly_the_containing_intervals():
     """An interval contains t  =>  its fork is in stab_keys(t); checked exhaustively."""
     rng = np.random.default_rng(1)

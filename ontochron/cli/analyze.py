@@ -138,7 +138,7 @@ def print_power_notes(summary: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, analyze, write; print a summary table unless --quiet."""
-    from ontochron.cli.lineage import lineage_options
+    from ontochron.cli.lineage import lineage_options, print_power_notes
     from ontochron.lineage.pipeline import load_aligned
     from ontochron.ontology.analyze import analyze
     from ontochron.outputs import write_outputs
@@ -152,9 +152,12 @@ def run(args: argparse.Namespace) -> int:
               f"{stack.n_features} features", file=sys.stderr)
         if lineage is not None:
             c = lineage.counts()
-            print(f"matched per-checkpoint dictionaries into {lineage.n_lineages} lineages "
+            what = ("features by activation pattern" if args.match_on == "activations"
+                    else "per-checkpoint dictionaries")
+            print(f"matched {what} into {lineage.n_lineages} lineages "
                   f"(threshold {lineage.threshold:.4f}; " + ", ".join(
                       f"{k} {v}" for k, v in c.items()) + ")", file=sys.stderr)
+            print_power_notes(lineage)
     ontology = analyze(stack, config, compat=args.compat, progress=not args.quiet,
                        device=args.device, workers=args.workers)
     paths = write_outputs(ontology, args.out, parquet=args.parquet, lineage=lineage)

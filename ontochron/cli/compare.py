@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
     if (args.run_a is None) != (args.run_b is None):
         raise InputError("--run-a and --run-b go together")
     opts = lineage_options(args)
+    if opts["match_on"] == "activations":
+        raise InputError("compare matches two dictionaries on decoder or encoder; "
+                         "--match-on activations is for `ontochron lineage` on codes")
     rows, summary = compare_dictionaries(args.sae_a, args.sae_b, layout=args.layout, **opts)
     paths = write_compare(rows, summary, args.out)
     if args.run_a is not None:

@@ -15,8 +15,14 @@ def add_lineage_arguments(p: argparse.ArgumentParser, device: bool = True) -> No
     match only on a directory of per-checkpoint dictionaries); ``device=False`` where the
     command already has --device."""
     g = p.add_argument_group("feature matching (directories of per-checkpoint SAEs)")
-    g.add_argument("--match-on", choices=("decoder", "encoder"), default="decoder",
-                   help="directions compared: decoder rows (default) or encoder columns")
+    g.add_argument("--match-on", choices=("decoder", "encoder", "activations"),
+                   default="decoder",
+                   help="what is compared: decoder rows (default) or encoder columns of "
+                        "per-checkpoint SAEs, or (a codes source) each feature's activation "
+                        "pattern over the probe concepts")
+    g.add_argument("--values", choices=("auto", "activations", "codes"), default="auto",
+                   help="with --match-on activations: continuous activations or 0/1 codes "
+                        "(auto: activations when every checkpoint has them)")
     g.add_argument("--null", choices=NULLS, default="both",
                    help="null of the link threshold: random directions, the dictionaries "
                         "with permuted dimensions, or the stricter of both (default)")
@@ -38,9 +44,20 @@ def lineage_options(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.null_rows < 1 or args.topk < 1:
         raise InputError("--null-rows and --topk must be positive")
-    return {"null": args.null, "alpha": args.null_alpha, "null_rows": args.null_rows,
+    opts = {"null": args.null, "alpha": args.null_alpha, "null_rows": args.null_rows,
             "topk": args.topk, "device": getattr(args, "device", "cpu"),
             "match_on": args.match_on}
+    if args.match_on == "activations":
+        opts["values"] = args.values
+    elif args.values != "auto":
+        raise InputError("--values goes with --match-on activations")
+    return opts
+
+
+def print_power_notes(lin: Any) -> None:
+    """The power notes of an activation-matched lineage, one ``note:`` line each."""
+    for note in (lin.extra.get("power") or {}).get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
 
 
 def register(subparsers: Any) -> None:
@@ -48,9 +65,15 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "lineage", help="match per-checkpoint SAEs into feature lineages (splits, merges, drift)",
         description="Match the dictionaries of consecutive checkpoints (one SAE folder per "
-                    "checkpoint: SAELens, sparsify, dictionary_learning or Gemma Scope) and "
-                    "write lineage.csv, lineage_events.csv, drift.csv and summary.json.")
-    p.add_argument("source", metavar="SOURCE", help="directory of per-checkpoint SAE folders")
+                    "checkpoint: SAELens, sparsify, dictionary_learning or Gemma Scope), or "
+                    "with --match-on activations the features of a codes source by their "
+                    "activation patterns over the probe concepts, and write lineage.csv, "
+                    "lineage_events.csv, drift.csv and summary.json.")
+    p.add_argument("source", metavar="SOURCE",
+                   help="directory of per-checkpoint SAE folders (or, with --match-on "
+                        "activations, a codes file/directory/glob that analyze reads)")
+    p.add_argument("--format", choices=("auto", "reptimeline", "npz", "safetensors"),
+                   default="auto", help="codes format with --match-on activations")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--layout", choices=LAYOUTS, default="auto", help="dictionary layout")
     p.add_argument("--step-pattern", metavar="RE", default=None,
@@ -69,9 +92,16 @@ def run(args: argparse.Namespace) -> int:
     from ontochron.lineage.pipeline import lineage_of
 
     opts = lineage_options(args)
-    n = len(dictionary_checkpoints(args.source, args.step_pattern))
+    source: Any = args.source
+    if args.match_on == "activations":
+        from ontochron.lineage.pipeline import codes_stack
+
+        source = codes_stack(args.source, args.format, args.step_pattern)
+        n = source.n_steps
+    else:
+        n = len(dictionary_checkpoints(args.source, args.step_pattern))
     with tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
-        lin = lineage_of(args.source, layout=args.layout, step_pattern=args.step_pattern,
+        lin = lineage_of(source, layout=args.layout, step_pattern=args.step_pattern,
                          progress=lambda _s: bar.update(1), **opts)
     paths = write_lineage(lin, args.out)
     if not args.quiet:
@@ -80,5 +110,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{s['lineages']} lineages over {len(s['steps'])} checkpoints; threshold "
               f"{s['threshold'] if s['threshold'] is None else round(s['threshold'], 4)}; "
               + ", ".join(f"{k} {v}" for k, v in c.items()), file=sys.stderr)
+        print_power_notes(lin)
         print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
     return 0

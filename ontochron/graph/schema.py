@@ -49,6 +49,18 @@ NODE_LABELS = ("Run", "Checkpoint", "Concept", "Feature", "Triad", "Event",
 FOREIGN_FEATURE_PREFIX = "label"
 
 
+def bit_lengths(x: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of each non-negative int64, in integer arithmetic (a float64
+    route such as frexp is wrong from 2**53 on, where x rounds up to the next power of two)."""
+    v = np.asarray(x, dtype=np.int64).copy()
+    n = np.zeros(v.shape, dtype=np.int64)
+    for s in (32, 16, 8, 4, 2, 1):
+        big = v >= (1 << s)
+        n += np.where(big, s, 0)
+        v = np.where(big, v >> s, v)
+    return n + (v > 0)
+
+
 def fork_keys(valid_from: np.ndarray, valid_to: np.ndarray) -> np.ndarray:
     """Fork key per half-open interval ``[valid_from, valid_to)`` (``OPEN_FORK`` when open).
 
@@ -63,9 +75,7 @@ def fork_keys(valid_from: np.ndarray, valid_to: np.ndarray) -> np.ndarray:
     if lo.size and (lo.min() < 0 or hi.max() >= 1 << MAX_LEVEL or np.any(hi < lo)):
         raise InputError(f"interval steps must satisfy 0 <= valid_from < valid_to < 2**"
                          f"{MAX_LEVEL} for the time-slice index")
-    x = (lo ^ hi).astype(np.uint64)
-    # bit_length via frexp is exact here: x < 2**56 fits a float64 mantissa.
-    level = np.where(x > 0, np.frexp(x.astype(np.float64))[1], 0).astype(np.int64)
+    level = bit_lengths(lo ^ hi)
     fork = (lo >> level) * _LEVEL_BITS + level
     return np.where(is_open, OPEN_FORK, fork).astype(np.int64)
 

@@ -28,11 +28,16 @@ def directions(dic: Any, on: str = "decoder") -> np.ndarray:
 
 def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both",
                   alpha: float = 0.001, null_rows: int = 4096, topk: int = 8,
-                  device: str = "cpu", progress: Any = None) -> Lineage:
+                  device: str = "cpu", progress: Any = None, space: Any = None) -> Lineage:
     """Lineage of ``(step, unit directions (n_t, d))`` in step order, one pair in memory at a
     time. Ids: the first checkpoint's latents get 0..n-1 in index order; at each later
     checkpoint the lineages that start there (births, split children, merged latents) get the
-    next ids in dictionary index order. ``progress(step)`` is called after each checkpoint."""
+    next ids in dictionary index order. ``progress(step)`` is called after each checkpoint.
+
+    ``space`` (e.g. :class:`ontochron.lineage.activations.ActivationSpace`) compares items that
+    are not unit directions: ``space.pair(prev, cur)`` gives the unit rows of one pair,
+    ``space.threshold(A, B, step)`` its (threshold, null info, residual threshold) and
+    ``space.first_cos(first, cur)`` the row-wise similarity to the lineage's first item."""
     steps: list[int] = []
     features: list[np.ndarray] = []
     cos_prev: list[np.ndarray] = []
@@ -50,17 +55,26 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
             first = U.copy()
             events.extend(LineageEvent("birth", int(step), None, int(i)) for i in range(n))
         else:
-            thr, info = link_threshold(prev, U, null=null, alpha=alpha, null_rows=null_rows)
-            lk = link(prev, U, thr, topk=topk, device=device, alpha=alpha)
+            if space is None:
+                A, B = prev, U
+                thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=null_rows)
+                resid = None
+            else:
+                A, B = space.pair(prev, U)
+                thr, info, resid = space.threshold(A, B, int(step))
+            lk = link(A, B, thr, topk=topk, device=device, alpha=alpha, resid_threshold=resid)
             pf = features[-1]
             feats = np.full(n, -1, dtype=np.int64)
             cp, cf = np.full(n, np.nan), np.ones(n)
             new_first = U.copy()
-            for i, j, cs in lk.continues:
-                feats[j] = pf[i]
-                cp[j] = cs
-                new_first[j] = first[i]
-                cf[j] = float(first[i] @ U[j])
+            if lk.continues:
+                ii, jj, cs = (np.asarray(x) for x in zip(*lk.continues, strict=True))
+                ii, jj = ii.astype(np.int64), jj.astype(np.int64)
+                feats[jj] = pf[ii]
+                cp[jj] = cs
+                new_first[jj] = first[ii]
+                cf[jj] = (np.einsum("ij,ij->i", first[ii], U[jj]) if space is None
+                          else space.first_cos(first[ii], U[jj]))
             new = np.nonzero(feats < 0)[0]  # dictionary index order
             feats[new] = n_lineages + np.arange(new.size)
             n_lineages += int(new.size)
@@ -85,8 +99,10 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
             progress(step)
     if not steps:
         raise InputError("no checkpoints to build a lineage from")
-    thr = max((p["threshold"] for p in pairs), default=float("nan"))
-    null_info = {"kind": null, "alpha": alpha, "quantile": 1.0 - alpha, "null_rows": null_rows,
+    thr = max((p["threshold"] for p in pairs if p["threshold"] is not None),
+              default=float("nan"))
+    kind = null if space is None else space.kind
+    null_info = {"kind": kind, "alpha": alpha, "quantile": 1.0 - alpha, "null_rows": null_rows,
                  "pairs": pairs}
     return Lineage(np.asarray(steps, dtype=np.int64), features, cos_prev, cos_first, events,
                    float(thr), null_info, int(n_lineages))

@@ -152,7 +152,8 @@ class Links:
 
 
 def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
-         device: str = "cpu", alpha: float = 0.001) -> Links:
+         device: str = "cpu", alpha: float = 0.001,
+         resid_threshold: float | None = None) -> Links:
     """Continue, split, merge, birth and death links between unit-row dictionaries A and B.
 
     1. Candidates: cosines >= threshold. 2. Primary 1:1 links: the maximum-total-cosine
@@ -162,13 +163,15 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
     the side with the higher extra cosine is kept. 4. Each extra is kept only if it explains a
     part of the shared latent that the already kept ones do not: its cosine with the residual
     is above the (1 - alpha) quantile of one random cosine in d dimensions (one comparison, so
-    no maximum over latents); otherwise it is a birth (death). So a latent that continues almost unchanged
+    no maximum over latents; ``resid_threshold`` overrides it, e.g. with a permutation null);
+    otherwise it is a birth (death). So a latent that continues almost unchanged
     next to a new, merely similar latent is a continue plus a birth, not a split.
     """
     from ontochron.lineage.null import random_threshold
 
     n_a, n_b = A.shape[0], B.shape[0]
-    resid_thr = random_threshold(A.shape[1], 1, alpha)
+    resid_thr = (random_threshold(A.shape[1], 1, alpha) if resid_threshold is None
+                 else float(resid_threshold))
     c = candidates(A, B, threshold, topk=topk, device=device)
     mr, mc = assign(c, n_a, n_b)
     match_a = np.full(n_a, -1, np.int64)
@@ -222,5 +225,5 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
     out.deaths = np.nonzero(~linked_a)[0].astype(np.int64)
     out.births = np.nonzero(~linked_b)[0].astype(np.int64)
     out.info = {"candidates": int(c.rows.size), "matched": int(mr.size),
-                "residual_threshold": resid_thr}
+                "residual_threshold": resid_thr if np.isfinite(resid_thr) else None}
     return out

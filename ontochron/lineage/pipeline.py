@@ -1,5 +1,6 @@
-"""One path from a directory of per-checkpoint dictionaries to a lineage and, with probe
-activations, to codes in lineage space: serves ``lineage``, ``analyze`` and ``ingest``."""
+"""One path from a directory of per-checkpoint dictionaries (or, matched on activation
+patterns, a codes run) to a lineage and, with probe activations, to codes in lineage space:
+serves ``lineage``, ``analyze`` and ``ingest``."""
 
 from __future__ import annotations
 
@@ -26,12 +27,41 @@ from ontochron.lineage.result import Lineage
 PROBE_FILENAME = "probe_activations.npz"
 
 
-def lineage_of(source: str | os.PathLike[str], *, match_on: str = "decoder",
+def activation_lineage(stack: CodeStack, *, null: str = "both", alpha: float = 0.001,
+                       null_rows: int = 4096, topk: int = 8, device: str = "cpu",
+                       values: str = "auto",
+                       progress: Callable[[int], None] | None = None) -> Lineage:
+    """Match the features of consecutive checkpoints of a code stack by their activation
+    patterns over the shared probe concepts (docs/lineage.md, "Codes only")."""
+    from ontochron.lineage.activations import ActivationSpace, concepts_needed, stack_values
+
+    if null == "random":
+        raise InputError("--match-on activations uses the concept-permutation null; "
+                         "--null random (random directions) does not apply to codes")
+    mats, used = stack_values(stack, values)
+    space = ActivationSpace(alpha=alpha, null_rows=null_rows)
+    lin = build_lineage(zip(stack.steps.tolist(), mats, strict=True), null=null, alpha=alpha,
+                        null_rows=null_rows, topk=topk, device=device, progress=progress,
+                        space=space)
+    pairs = lin.null.get("pairs", [])
+    shared = min((p["concepts"] for p in pairs), default=int(stack.present[0].sum()))
+    lin.extra.update(match_on="activations", values=used,
+                     power=space.power(shared, concepts_needed(stack.n_features, alpha)))
+    return lin
+
+
+def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "decoder",
                null: str = "both", alpha: float = 0.001, null_rows: int = 4096,
                topk: int = 8, device: str = "cpu", layout: str = "auto",
-               step_pattern: str | None = None,
+               step_pattern: str | None = None, format: str = "auto", values: str = "auto",
                progress: Callable[[int], None] | None = None) -> Lineage:
-    """Match the dictionaries in ``source`` (one folder per checkpoint) into a Lineage."""
+    """Match the dictionaries in ``source`` (one folder per checkpoint) into a Lineage; with
+    ``match_on="activations"`` ``source`` is a codes file/dir (any input ``analyze`` reads, or
+    a CodeStack) and features are matched by their activation patterns over the concepts."""
+    if match_on == "activations":
+        stack = codes_stack(source, format, step_pattern)
+        return activation_lineage(stack, null=null, alpha=alpha, null_rows=null_rows,
+                                  topk=topk, device=device, values=values, progress=progress)
     ckpts = dictionary_checkpoints(source, step_pattern)
     items = ((s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
     lin = build_lineage(items, null=null, alpha=alpha, null_rows=null_rows, topk=topk,
@@ -107,6 +137,8 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
                  ) -> tuple[CodeStack, Lineage | None, str]:
     """(codes in lineage space, lineage, source path) for a directory of per-checkpoint
     dictionaries with probe activations; for any other source the usual readers and None."""
+    if lineage_options.get("match_on") == "activations":
+        return _aligned_by_activations(source, format, step_pattern, progress, lineage_options)
     if isinstance(source, CodeStack):
         return source, None, "<memory>"
     path = Path(os.fspath(source))
@@ -135,3 +167,31 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
     lin.extra["match_on"] = match_on
     aligned = [_reindex(s, f, lin.n_lineages) for s, f in zip(snaps, lin.features, strict=True)]
     return CodeStack.from_snapshots(aligned), lin, str(path.absolute())
+
+
+def codes_stack(source: Any, format: str, step_pattern: str | None,
+                 progress: bool = False) -> CodeStack:
+    """The code stack of a codes source for activation matching (not SAE folders)."""
+    if isinstance(source, CodeStack):
+        return source
+    path = Path(os.fspath(source))
+    if is_dictionary_run(path):
+        raise InputError("--match-on activations matches codes (a codes file or directory "
+                         "`analyze` reads); a directory of per-checkpoint dictionaries "
+                         "matches on decoder or encoder", path)
+    from ontochron.ingest.readers import load_stack
+
+    return load_stack(path, format=format, step_pattern=step_pattern, progress=progress)
+
+
+def _aligned_by_activations(source: Any, format: str, step_pattern: str | None,
+                            progress: bool, options: dict[str, Any]
+                            ) -> tuple[CodeStack, Lineage, str]:
+    """A codes stack whose columns are re-indexed into activation-matched lineage ids."""
+    opts = {k: v for k, v in options.items() if k != "match_on"}
+    stack = codes_stack(source, format, step_pattern, progress)
+    lin = activation_lineage(stack, **opts)
+    aligned = [_reindex(stack.snapshot(t), f, lin.n_lineages)
+               for t, f in enumerate(lin.features)]
+    src = "<memory>" if isinstance(source, CodeStack) else str(Path(os.fspath(source)).absolute())
+    return CodeStack.from_snapshots(aligned), lin, src
