@@ -84,6 +84,7 @@ class DemoResult:
     causal: Any = None  # ontochron.causal.CausalReport once the causal stage has run
     lineage: Any = None  # ontochron.lineage Lineage of the per-checkpoint SAEs (lineage stage)
     lineage_stack: CodeStack | None = None  # the probes' SAE codes, columns = lineage ids
+    lineage_ontology: Ontology | None = None  # analysis of lineage_stack (run demo-sae)
 
     @property
     def accuracies(self) -> dict[int, float]:
@@ -261,7 +262,7 @@ def _ingest_lineage(store: Any, res: DemoResult, opts: DemoOptions) -> dict[str,
     from ontochron.queries.library import run_query
 
     assert res.lineage_stack is not None
-    ont = analyze(res.lineage_stack, DEMO_CONFIG, progress=False)
+    ont = res.lineage_ontology or analyze(res.lineage_stack, DEMO_CONFIG, progress=False)
     report = write_ontology(store, ont, res.lineage_stack, DEMO_SAE_RUN,
                             run_props={"name": DEMO_SAE_RUN, "source": str(res.paths["sae"])},
                             progress=not opts.quiet, lineage=res.lineage)
@@ -283,7 +284,9 @@ def _ingest_lineage(store: Any, res: DemoResult, opts: DemoOptions) -> dict[str,
 def _stage_lineage(ctx: StageContext) -> dict[str, Any]:
     """Train a small SAE per checkpoint on the hidden layer (each from its own random
     initialisation), write them in the SAELens layout with the probes' activations, then
-    match them into a feature lineage (``ontochron.lineage``) and summarise it."""
+    match them into a feature lineage (``ontochron.lineage``), analyse the probes' codes in
+    lineage space (run ``demo-sae``) into ``analysis-sae/`` with the lineage files, and
+    summarise it."""
     from ontochron.demo_sae import demo_lineage, summarize_lineage, train_checkpoint_saes
 
     res = ctx.result
@@ -299,6 +302,11 @@ def _stage_lineage(ctx: StageContext) -> dict[str, Any]:
                            "mean_mse": round(float(np.mean([s.mse for s in saes])), 5)}
     res.lineage_stack, res.lineage = demo_lineage(res.out_dir / "sae")
     out.update(summarize_lineage(res.lineage))
+    res.lineage_ontology = analyze(res.lineage_stack, DEMO_CONFIG, progress=False)
+    sae_dir = res.out_dir / "analysis-sae"
+    write_outputs(res.lineage_ontology, sae_dir, lineage=res.lineage)
+    res.paths["analysis-sae"] = sae_dir
+    out["analysis"] = str(sae_dir)
     return out
 
 
@@ -360,18 +368,33 @@ def _stage_causal(ctx: StageContext) -> dict[str, Any]:
 
 
 def _stage_plots(ctx: StageContext) -> dict[str, Any]:
-    """Write every plot (PNG + interactive HTML) into ``plots/`` and the one-file report."""
-    from ontochron.viz import from_ontology, render_all
+    """Write every plot (PNG + interactive HTML) into ``plots/``, the lineage flow and drift
+    of run ``demo-sae`` (when the lineage stage ran) into ``plots/demo-sae/``, and the
+    one-file report with both runs' figures."""
+    from ontochron.viz import LINEAGE_PLOTS, from_ontology, read_lineage_files, render_all
     from ontochron.viz.report import write_report
 
     res = ctx.result
     causal_rows = None if res.causal is None else res.causal.rows()
-    data = from_ontology(res.ontology, causal=causal_rows, name="demo")
+    data = from_ontology(res.ontology, causal=causal_rows, name=DEMO_RUN)
     written = render_all(data, res.out_dir / "plots")
-    report = write_report(data, res.out_dir / "report.html")
     res.paths["plots"] = res.out_dir / "plots"
+    out: dict[str, Any] = {"status": "ok", "files": len(written)}
+    related = []
+    if res.lineage_ontology is not None and "analysis-sae" in res.paths:
+        # the lineage files the lineage stage wrote, read back by the plots' loader
+        sae = from_ontology(res.lineage_ontology, name=DEMO_SAE_RUN,
+                            lineage=read_lineage_files(res.paths["analysis-sae"]))
+        lin_dir = res.out_dir / "plots" / DEMO_SAE_RUN
+        lin_written = render_all(sae, lin_dir, plots=list(LINEAGE_PLOTS))
+        related.append(sae)
+        res.paths[f"plots/{DEMO_SAE_RUN}"] = lin_dir
+        out["lineage_pictures"] = {"run": DEMO_SAE_RUN,
+                                   "files": [str(p) for p in lin_written]}
+    report = write_report(data, res.out_dir / "report.html", related=related)
     res.paths["report.html"] = report
-    return {"status": "ok", "files": len(written), "report": str(report)}
+    out["report"] = str(report)
+    return out
 
 
 # Later stages in order: (name, option that enables it, function). Append to plug in more.
@@ -643,6 +666,17 @@ def _lineage_line(st: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _plots_line(st: dict[str, Any]) -> str:
+    """Where the plots, the lineage pictures and the report went."""
+    line = f"{st['files']} plot files; report {st['report']}"
+    pics = st.get("lineage_pictures")
+    if pics:
+        pngs = [p for p in pics["files"] if p.endswith(".png")]
+        line += (f"\n  lineage flow and drift of run {pics['run']!r} (also in the report): "
+                 f"{', '.join(pngs)} (+ .html)")
+    return line
+
+
 def _print_stages(result: DemoResult, con: Any) -> None:
     """One line per later stage, the causal bits and the example query answers."""
     for name, st in result.stages.items():
@@ -655,6 +689,8 @@ def _print_stages(result: DemoResult, con: Any) -> None:
                      f"{' '.join(map(str, st['causal_features'])) or 'none'}")
         if name == "lineage" and status == "ok":
             extra = _lineage_line(st)
+        if name == "plots" and status == "ok":
+            extra = _plots_line(st)
         if name == "graph" and status == "ok":
             extra = (f"run {st['run']!r} in {st['store']}; wrote "
                      f"{', '.join(st.get('exports', [])) or 'no exports'}")

@@ -136,7 +136,8 @@ def _write_parquet(path: Path, cols: dict[str, Column]) -> None:
     pq.write_table(_arrow_table(cols), str(path))
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps`` default for numpy scalars and arrays and paths (written files use it)."""
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):
@@ -185,7 +186,7 @@ def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
             written.extend(p.name for p in write_lineage_files(lineage, tmp))
             summary = {**summary, "lineage": lineage.summary()}
         (tmp / "summary.json").write_text(
-            json.dumps(summary, indent=2, default=_json_default) + "\n", encoding="utf-8")
+            json.dumps(summary, indent=2, default=json_default) + "\n", encoding="utf-8")
         written.append("summary.json")
         for name, cols in _tables(ontology).items():
             _write_csv(tmp / f"{name}.csv", cols)

@@ -320,6 +320,12 @@ def test_all_stages_into_the_graph(graph_store, tmp_path: Path) -> None:
     # plots and the report were written
     assert len(list((res.out_dir / "plots").glob("*.png"))) >= 5
     assert (res.out_dir / "report.html").stat().st_size > 0
+    # with --no-lineage there are no lineage pictures, and the report says why
+    assert "lineage_pictures" not in res.stages["plots"]
+    assert not (res.out_dir / "plots" / "demo-sae").exists()
+    assert not (res.out_dir / "analysis-sae").exists()
+    report = (res.out_dir / "report.html").read_text(encoding="utf-8")
+    assert "No lineage files in this run" in report and 'id="run-demo-sae"' not in report
     assert _redact("bolt://neo4j:s3cret@localhost:7687") == "bolt://localhost:7687"
 
 

@@ -93,3 +93,67 @@ def test_lineage_stage_end_to_end(graph_store, tmp_path: Path) -> None:
         "splits_merges_between", "feature_formation", "feature_drift"]
     n = graph_store.run("MATCH (f:Feature) WHERE f.run_id = 'demo-sae' RETURN count(f) AS n")
     assert n[0]["n"] == res.lineage.n_lineages
+
+
+def test_demo_draws_the_lineage_pictures_of_demo_sae(tmp_path: Path) -> None:
+    """Plots stage with the lineage stage on: analysis-sae/ holds the lineage files, the flow
+    and drift of run demo-sae are drawn (PNG + HTML) and make a section of the one report,
+    which Chromium draws; the printed summary says where the pictures are."""
+    import re
+
+    from rich.console import Console
+
+    from ontochron.lineage.files import read_lineage
+    from ontochron.viz import load_analysis
+    from tests.test_plots import check_html, check_png
+    from tests.test_report_browser import LIMIT, assert_visible, open_page
+
+    con = Console(record=True, width=400)
+    res = run_demo(tmp_path / "d", epochs=4, seed=0, quiet=False, graph=False, causal=False,
+                   plots=True, probes_per_class=2, lineage=True, console=con)
+    assert {k: v["status"] for k, v in res.stages.items()} == {
+        "causal": "off", "lineage": "ok", "graph": "off", "plots": "ok"}
+    lin = res.lineage
+    # the lineage files the pictures are drawn from round-trip to the demo's lineage
+    sae_dir = res.out_dir / "analysis-sae"
+    back = read_lineage(sae_dir)
+    assert [f.tolist() for f in back.features] == [f.tolist() for f in lin.features]
+    assert back.counts() == lin.counts()
+    assert load_analysis(sae_dir).lineage.n_lineages == lin.n_lineages
+    # PNG + HTML of the flow and the drift, non-trivial, in plots/demo-sae/
+    pics = res.stages["plots"]["lineage_pictures"]
+    pic_dir = res.out_dir / "plots" / "demo-sae"
+    assert pics["run"] == "demo-sae"
+    assert sorted(Path(p).name for p in pics["files"]) == [
+        "drift.html", "drift.png", "lineage.html", "lineage.png"]
+    assert all(Path(p).parent == pic_dir for p in pics["files"])
+    for name in ("lineage", "drift"):
+        check_png(pic_dir / f"{name}.png")
+        check_html(pic_dir / f"{name}.html")
+    c = lin.counts()
+    flow = (pic_dir / "lineage.html").read_text(encoding="utf-8")
+    assert f"of {lin.n_lineages:,} lineages shown" in flow
+    assert f"{c['split']:,} splits" in flow and f"{c['birth']:,} births" in flow
+    # the demo's report: the bottleneck run's figures, then a section for demo-sae
+    report = res.out_dir / "report.html"
+    assert report.stat().st_size <= LIMIT
+    text = report.read_text(encoding="utf-8")
+    assert 'href="#run-demo-sae"' in text
+    dom, img = open_page(tmp_path, report, height=6000)
+    figs = re.findall(r'<section id="plot-([a-z-]+)" class="fig"><h3>Figure (\d+)\.', dom)
+    names = [n for n, _ in figs]
+    assert names[-2:] == ["demo-sae-lineage", "demo-sae-drift"]
+    assert "lineage" not in names and "drift" not in names     # the bits have no lineage
+    assert [int(k) for _, k in figs] == list(range(1, len(figs) + 1))
+    section = dom[dom.index('<section id="run-demo-sae"'):dom.index('id="ontology-graph"')]
+    rows = dict(re.findall(r"<tr><th>([^<]+)</th><td class=\"num\">([^<]+)</td>", section))
+    assert rows == {"lineages": f"{lin.n_lineages:,}", "lineage splits": f"{c['split']:,}",
+                    "lineage merges": f"{c['merge']:,}", "lineage births": f"{c['birth']:,}",
+                    "lineage deaths": f"{c['death']:,}"}
+    assert section.count('class="main-svg"') >= 2            # plotly drew both figures
+    assert f"of {lin.n_lineages:,} lineages shown" in section
+    assert_visible(img)
+    # the printed stages name the pictures
+    out = con.export_text()
+    assert "lineage flow and drift of run 'demo-sae'" in out
+    assert str(pic_dir / "lineage.png") in out.replace("\n", "")

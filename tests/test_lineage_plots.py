@@ -55,6 +55,12 @@ def test_loader_errors_name_the_file(lin_dir):
     (lin_dir / "lineage_events.csv").write_text("\n".join(text[:2] + ["grow,20,1,"]) + "\n")
     with pytest.raises(InputError, match=r"lineage_events.csv: row 3: kind .grow."):
         read_lineage_files(lin_dir)
+    (lin_dir / "lineage_events.csv").write_text("\n".join(text) + "\n")
+    (lin_dir / "lineage_links.csv").write_text("kind,step,source,target,cosine\n"
+                                               "birth,20,,1,\n")   # optional, but checked
+    with pytest.raises(InputError, match=r"lineage_links.csv: row 2: kind .birth."):
+        read_lineage_files(lin_dir)
+    (lin_dir / "lineage_links.csv").unlink()
     (lin_dir / "lineage.csv").write_text("step,idx,feature\n0,0,0\n")
     with pytest.raises(InputError, match="columns must be exactly step,index,feature"):
         read_lineage_files(lin_dir)

@@ -140,6 +140,30 @@ def test_report_is_self_contained(tmp_path):
     assert "No lineage files" in text
 
 
+def test_report_with_a_related_lineage_run(tmp_path):
+    """A related run's lineage figures follow the run's own, numbered on, under a section of
+    their own that the lineage note links to; a related run without lineage is left out."""
+    lineage_files.write(tmp_path / "lin", lineage_files.simulate([0, 10, 20], n0=8, seed=2))
+    from ontochron.viz import read_lineage_files
+
+    rel = from_ontology(small_ontology(), name="tiny sae",
+                        lineage=read_lineage_files(tmp_path / "lin"))
+    text = build_report(from_ontology(small_ontology(), name="tiny"),
+                        related=[rel, from_ontology(small_ontology(), name="flat")])
+    figs = re.findall(r'<section id="plot-([a-z-]+)" class="fig"><h3>Figure (\d+)\.', text)
+    own = len(PLOTS) - len(LINEAGE_PLOTS)
+    assert [int(k) for _, k in figs] == list(range(1, own + 3))
+    assert [n for n, _ in figs][own:] == ["tiny-sae-lineage", "tiny-sae-drift"]
+    assert 'id="run-tiny-sae"' in text and 'href="#run-tiny-sae"' in text
+    assert "run-flat" not in text
+    assert text.count("plotly-graph-div") == own + 2
+    head = text[:text.index('id="run-tiny-sae"')]
+    labels = re.findall(r"<tr><th>([^<]+)</th>", head)
+    assert "lineages" not in labels                    # the run's own summary has none
+    assert re.search(r"<tr><th>lineages</th><td class=num>\d+</td>",
+                     text[text.index('id="run-tiny-sae"'):])
+
+
 def test_graph_view_layout_is_fixed_and_labels_do_not_collide():
     views = graph_views(from_ontology(small_ontology()))
     conn = views["connection"]

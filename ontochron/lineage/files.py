@@ -14,7 +14,8 @@ import numpy as np
 
 from ontochron.atomic import atomic_dir as _atomic_dir
 from ontochron.errors import InputError
-from ontochron.lineage.result import EVENT_KINDS, Lineage, LineageEvent
+from ontochron.lineage.result import Lineage, LineageEvent
+from ontochron.lineage.tables import read_lineage_tables
 
 LINEAGE_FILES = ("lineage.csv", "lineage_events.csv", "lineage_links.csv", "drift.csv")
 
@@ -61,9 +62,9 @@ def atomic_dir(out_dir: str | os.PathLike[str], names: set[str],
 
 def write_json(path: Path, obj: Any) -> None:
     """Indented JSON with numpy values converted."""
-    from ontochron.outputs import _json_default
+    from ontochron.outputs import json_default
 
-    path.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=2, default=json_default) + "\n", encoding="utf-8")
 
 
 def write_lineage(lineage: Lineage, out_dir: str | os.PathLike[str],
@@ -76,63 +77,66 @@ def write_lineage(lineage: Lineage, out_dir: str | os.PathLike[str],
     return atomic_dir(out_dir, set(LINEAGE_FILES) | {"summary.json"}, fill)
 
 
-def _rows(path: Path, columns: list[str]) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            r = csv.DictReader(fh)
-            if r.fieldnames is None or list(r.fieldnames)[:len(columns)] != columns:
-                raise InputError(f"expected columns {','.join(columns)}, got "
-                                 f"{','.join(r.fieldnames or [])}", path)
-            return list(r)
-    except FileNotFoundError:
-        raise InputError("missing lineage file", path) from None
-
-
-def _opt(v: str) -> int | None:
-    return None if v == "" else int(v)
+def _per_step(steps: np.ndarray, col: np.ndarray, path: Path) -> np.ndarray:
+    """Checkpoint position of each row's step; a step not in the summary is an error."""
+    pos = np.searchsorted(steps, col)
+    bad = (pos >= steps.size) | (steps[np.minimum(pos, max(steps.size - 1, 0))] != col) \
+        if steps.size else np.ones(col.size, bool)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"row {i + 2}: step {int(col[i])} is not one of the summary's "
+                         "lineage steps", path)
+    return pos
 
 
 def read_lineage(directory: str | os.PathLike[str]) -> Lineage:
     """Read a directory written by :func:`write_lineage` (or an analysis directory) back."""
+    from ontochron.outputs import read_summary
+
     d = Path(directory)
     summary_path = d / "summary.json"
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("missing summary.json", d) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", summary_path) from None
+    if not summary_path.exists():
+        raise InputError("missing summary.json", d)
+    summary = read_summary(summary_path)
     summary = summary.get("lineage", summary)
     try:
         steps = np.asarray(summary["steps"], dtype=np.int64)
         latents = [int(x) for x in summary["latents"]]
     except (KeyError, TypeError, ValueError):
         raise InputError("summary has no lineage 'steps' and 'latents'", summary_path) from None
-    pos = {int(s): t for t, s in enumerate(steps.tolist())}
+    if len(latents) != steps.size:
+        raise InputError("lineage 'steps' and 'latents' differ in length", summary_path)
+    tabs = read_lineage_tables(d, summary)
     features = [np.full(n, -1, np.int64) for n in latents]
     cos_prev = [np.full(n, np.nan) for n in latents]
     cos_first = [np.ones(n) for n in latents]
-    try:
-        for row in _rows(d / "lineage.csv", ["step", "index", "feature"]):
-            features[pos[int(row["step"])]][int(row["index"])] = int(row["feature"])
-        for row in _rows(d / "drift.csv", ["step", "feature", "index", "cos_prev", "cos_first"]):
-            t, i = pos[int(row["step"])], int(row["index"])
-            cos_prev[t][i] = float(row["cos_prev"]) if row["cos_prev"] else np.nan
-            cos_first[t][i] = float(row["cos_first"]) if row["cos_first"] else np.nan
-        cosines = {(r["kind"], int(r["step"]), int(r["source"]), int(r["target"])):
-                   float(r["cosine"]) if r["cosine"] else None
-                   for r in _rows(d / "lineage_links.csv",
-                                  ["kind", "step", "source", "target", "cosine"])}
-        events = []
-        for r in _rows(d / "lineage_events.csv", ["kind", "step", "source", "target"]):
-            if r["kind"] not in EVENT_KINDS:
-                raise InputError(f"unknown event kind {r['kind']!r}", d / "lineage_events.csv")
-            src, tgt = _opt(r["source"]), _opt(r["target"])
-            events.append(LineageEvent(r["kind"], int(r["step"]), src, tgt,
-                                       cosines.get((r["kind"], int(r["step"]), src, tgt))))
-    except (KeyError, ValueError, IndexError) as exc:
-        raise InputError(f"malformed lineage files: {exc}", d) from None
+    m, dr = tabs.members, tabs.drift
+    mt = _per_step(steps, m["step"], d / "lineage.csv")
+    dt = _per_step(steps, dr["step"], d / "drift.csv")
+    for t, n in enumerate(latents):  # one vectorised assignment per checkpoint
+        for name, sel, idx in (("lineage.csv", mt == t, m["index"]),
+                               ("drift.csv", dt == t, dr["index"])):
+            if (idx[sel] >= n).any():
+                raise InputError(f"index {int(idx[sel].max())} at step {int(steps[t])} is "
+                                 f"beyond the summary's {n} latents", d / name)
+        sel = mt == t
+        features[t][m["index"][sel]] = m["feature"][sel]
+        sel = dt == t
+        cos_prev[t][dr["index"][sel]] = dr["cos_prev"][sel]
+        cos_first[t][dr["index"][sel]] = dr["cos_first"][sel]
+    k = tabs.links
+    cosines = {(str(a), int(b), int(c), int(e)): None if np.isnan(x) else float(x)
+               for a, b, c, e, x in zip(k["kind"], k["step"], k["source"], k["target"],
+                                        k["cosine"], strict=True)}
+    ev = tabs.events
+    events = []
+    for kind, step, src, tgt in zip(ev["kind"], ev["step"].tolist(), ev["source"].tolist(),
+                                    ev["target"].tolist(), strict=True):
+        s, g = (None if src < 0 else src), (None if tgt < 0 else tgt)
+        events.append(LineageEvent(str(kind), step, s, g,
+                                   cosines.get((str(kind), step, src, tgt))))
     thr = summary.get("threshold")
+    n_lineages = summary.get("lineages")
     return Lineage(steps, features, cos_prev, cos_first, events,
                    float("nan") if thr is None else float(thr), summary.get("null", {}),
-                   int(summary["lineages"]))
+                   tabs.n_lineages if n_lineages is None else int(n_lineages))

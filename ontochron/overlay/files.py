@@ -12,7 +12,7 @@ from typing import Any
 
 from ontochron.atomic import atomic_dir
 from ontochron.ontology.intervals import OPEN
-from ontochron.outputs import _json_default
+from ontochron.outputs import json_default
 from ontochron.overlay.result import OverlayResult
 
 OVERLAY_FILES = ("overlay.json", "report.txt", "primitives.csv", "primitive_concepts.csv",
@@ -24,7 +24,7 @@ def _cell(v: Any) -> Any:
     if v is None:
         return ""
     if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, default=_json_default, sort_keys=True)
+        return json.dumps(v, default=json_default, sort_keys=True)
     return v
 
 
@@ -43,7 +43,7 @@ def to_dict(res: OverlayResult) -> dict[str, Any]:
         {k: ([dataclasses.asdict(x) for x in v] if isinstance(v, list) and v and
              dataclasses.is_dataclass(v[0]) else
              dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v)
-         for k, v in d.items()}, default=_json_default))
+         for k, v in d.items()}, default=json_default))
     out["hypothesis"] = {"source": res.hypothesis.source,
                          "primitives": [dataclasses.asdict(p)
                                         for p in res.hypothesis.primitives]}

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from ontochron.csvcols import int_column, read_columns
 from ontochron.errors import InputError
 from ontochron.graph.cypher import load_cypher
 from ontochron.ontology.intervals import OPEN
-from ontochron.viz.data import PlotData, _ints, _read_csv, load_analysis
+from ontochron.viz.data import PlotData, load_analysis
 
 STAT_COLUMNS = {"dual": ("phi", "p_value", "q_value", "support"),
                 "dependency": ("confidence", "p_value", "q_value", "support")}
@@ -96,7 +97,7 @@ def load_analysis_overlay(path: str | os.PathLike[str]) -> OverlayData:
     d = Path(path)
     data = load_analysis(d)
     rp = d / "relations.csv"
-    rc = _read_csv(rp)
+    rc = read_columns(rp)
     nr = len(next(iter(rc.values()), []))
     kinds = np.array(rc.get("kind", [""] * nr), dtype=object)
     rel = {}
@@ -109,8 +110,8 @@ def load_analysis_overlay(path: str | os.PathLike[str]) -> OverlayData:
             {c: _floats(rc.get(c), nr)[sel] if c in rc else np.full(sel.size, np.nan)
              for c in cols})
     fp = d / "features.csv"
-    fc = _read_csv(fp)
-    idx = (_ints(fc["feature"], len(fc["feature"]), fp) if "feature" in fc else None)
+    fc = read_columns(fp)
+    idx = (int_column(fc["feature"], len(fc["feature"]), fp) if "feature" in fc else None)
     stable = _stable(fc.get("first_stable_step"), data.n_features, idx)
     return OverlayData(data, rel, stable, _structure(data.summary), str(d))
 

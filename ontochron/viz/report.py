@@ -1,6 +1,8 @@
 """One HTML report per run, laid out as a figure page: a summary table (one row per count, each
 with its definition), the plots with captions, the lineage flow, an interactive graph view of
-the ontology at a chosen step (inline SVG + slider), the top events and the definitions.
+the ontology at a chosen step (inline SVG + slider), the top events and the definitions. Related
+runs (e.g. the demo's per-checkpoint SAEs) can add their lineage figures in a section of their
+own.
 
 plotly.js (~4.8 MB minified) does not fit the 1.5 MB budget inline, so the report loads it once
 from ``plotly.min.js`` in the same directory (written next to it; no CDN, works offline)."""
@@ -10,13 +12,15 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ontochron.errors import InputError
-from ontochron.viz import PLOTS, default_plots
+from ontochron.viz import LINEAGE_PLOTS, PLOTS, default_plots
 from ontochron.viz.common import (
     DEFAULT_TOP,
     HTML_CONFIG,
@@ -319,9 +323,12 @@ _DEFINITIONS = {
 }
 
 
-def _summary_table(data: PlotData) -> str:
+def _summary_table(data: PlotData, anchors: tuple[str, ...] | None = None) -> str:
+    """The summary table; with ``anchors`` only the rows of those definitions."""
     rows = []
     for label, value, anchor, text in summary_rows(data):
+        if anchors is not None and anchor not in anchors:
+            continue
         link = f' <a href="#def-{anchor}" title="{html.escape(text)}">def</a>' if anchor else ""
         rows.append(f"<tr><th>{html.escape(label)}</th><td class=num>{html.escape(value)}</td>"
                     f"<td class=def>{html.escape(text)}{link}</td></tr>")
@@ -389,24 +396,54 @@ def _json_script(obj: Any) -> str:
 FIGURE_ORDER = ("phases", "swimlane", "lineage", "drift", "churn", "hierarchy", "causal")
 
 
-def build_report(data: PlotData, top: int = DEFAULT_TOP, events: int = MAX_EVENTS) -> str:
-    """The report as one HTML string; plotly.js is loaded once, from ``plotly.min.js`` next
-    to the report (:func:`write_report` writes it)."""
-    top = check_top(top)
+def _figure(data: PlotData, name: str, number: int, top: int, prefix: str = "") -> str:
+    """One numbered figure section (heading from the plot's title, plotly div, caption)."""
     import plotly.io as pio
 
+    mod = PLOTS[name]
+    fig = mod.figure(data, top)
+    title = fig.layout.title.text or name
+    fig.update_layout(title=None, margin={"t": 30})
+    div = pio.to_html(fig, include_plotlyjs=False, full_html=False,
+                      div_id=f"plot-{prefix}{name}-div", config=HTML_CONFIG)
+    return (f'<section id="plot-{prefix}{name}" class="fig"><h3>Figure {number}. '
+            f"{html.escape(title)}</h3>{div}<p class=cap>{html.escape(mod.caption(data, top))}"
+            "</p></section>")
+
+
+def run_anchor(data: PlotData) -> str:
+    """The HTML id of a related run's section: ``run-<name>`` (other characters as -)."""
+    return "run-" + re.sub(r"[^A-Za-z0-9_-]", "-", data.name)
+
+
+def _related_section(rel: PlotData, first: int, top: int) -> tuple[str, int]:
+    """A related run's lineage figures under its own heading and lineage summary rows;
+    returns the HTML and the number of figures."""
+    anchor = run_anchor(rel)
+    prefix = anchor[len("run-"):] + "-"
+    figs = [_figure(rel, name, first + i, top, prefix)
+            for i, name in enumerate(n for n in FIGURE_ORDER if n in LINEAGE_PLOTS)]
+    return (f'<section id="{anchor}" class="run"><h2>Feature lineages of run '
+            f"{html.escape(rel.name)}</h2><p class=cap>Dictionaries trained per checkpoint "
+            "(their latents are not aligned between checkpoints) matched into lineages by "
+            "decoder direction; the counts below and the figures are that run's.</p>"
+            f"{_summary_table(rel, anchors=('lineage',))}</section>" + "".join(figs),
+            len(figs))
+
+
+def build_report(data: PlotData, top: int = DEFAULT_TOP, events: int = MAX_EVENTS,
+                 related: Sequence[PlotData] = ()) -> str:
+    """The report as one HTML string; plotly.js is loaded once, from ``plotly.min.js`` next
+    to the report (:func:`write_report` writes it). ``related``: other runs whose lineage flow
+    and drift figures follow this run's figures (runs without lineage files are left out)."""
+    top = check_top(top)
     names = [n for n in FIGURE_ORDER if n in default_plots(data)]
-    figs = []
-    for i, name in enumerate(names, start=1):
-        mod = PLOTS[name]
-        fig = mod.figure(data, top)
-        title = fig.layout.title.text or name
-        fig.update_layout(title=None, margin={"t": 30})
-        div = pio.to_html(fig, include_plotlyjs=False, full_html=False,
-                          div_id=f"plot-{name}-div", config=HTML_CONFIG)
-        figs.append(f'<section id="plot-{name}" class="fig"><h3>Figure {i}. '
-                    f"{html.escape(title)}</h3>{div}<p class=cap>{html.escape(mod.caption(data, top))}"
-                    "</p></section>")
+    figs = [_figure(data, name, i, top) for i, name in enumerate(names, start=1)]
+    extra, number = [], len(figs) + 1
+    for rel in (r for r in related if r.lineage is not None):
+        section, n = _related_section(rel, number, top)
+        extra.append(section)
+        number += n
     views = graph_views(data)
     steps = [int(s) for s in data.steps]
     options = "".join(f'<option value="{html.escape(k)}">{html.escape(k)} '
@@ -430,25 +467,29 @@ def build_report(data: PlotData, top: int = DEFAULT_TOP, events: int = MAX_EVENT
     lineage_note = "" if data.lineage is not None else (
         "<p class=cap>No lineage files in this run (lineage.csv, lineage_events.csv, "
         "drift.csv): the lineage flow and drift figures appear when features are matched "
-        "across per-checkpoint dictionaries.</p>")
+        "across per-checkpoint dictionaries" + (": see " + ", ".join(
+            f'<a href="#{run_anchor(r)}">run {html.escape(r.name)}</a>' for r in related
+            if r.lineage is not None) + " below" if extra else "") + ".</p>")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{title}</title><style>{_CSS}</style>"
             f'<script src="{PLOTLY_JS}" charset="utf-8"></script></head><body>'
             f"<header><h1>{title}</h1></header><main>"
             f'<section id="summary"><h2>Summary</h2>{_summary_table(data)}</section>'
-            + "".join(figs[:2]) + lineage_note + "".join(figs[2:])
+            + "".join(figs[:2]) + lineage_note + "".join(figs[2:]) + "".join(extra)
             + graph
             + f'<section id="events"><h2>Top events</h2>{_events_table(data, events)}</section>'
             + _definitions()
             + f"<script>{_GRAPH_JS}</script></main></body></html>")
 
 
-def write_report(data: PlotData, path: str | os.PathLike[str], top: int = DEFAULT_TOP) -> Path:
-    """Write the report HTML to ``path`` (parent directories created)."""
+def write_report(data: PlotData, path: str | os.PathLike[str], top: int = DEFAULT_TOP,
+                 related: Sequence[PlotData] = ()) -> Path:
+    """Write the report HTML to ``path`` (parent directories created); ``related`` as in
+    :func:`build_report`."""
     p = Path(path)
     if p.exists() and p.is_dir():
         raise InputError("report path is a directory", p)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(build_report(data, top), encoding="utf-8")
+    p.write_text(build_report(data, top, related=related), encoding="utf-8")
     write_plotly_js(p.parent)
     return p
