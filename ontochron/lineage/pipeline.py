@@ -20,7 +20,6 @@ from ontochron.ingest.dictionaries import (
 )
 from ontochron.ingest.extractor import Extractor
 from ontochron.ingest.snapshot import CodeStack, Snapshot
-from ontochron.lineage.build import build_lineage, directions
 from ontochron.lineage.result import Lineage
 
 PROBE_FILENAME = "probe_activations.npz"
@@ -32,6 +31,8 @@ def lineage_of(source: str | os.PathLike[str], *, match_on: str = "decoder",
                step_pattern: str | None = None,
                progress: Callable[[int], None] | None = None) -> Lineage:
     """Match the dictionaries in ``source`` (one folder per checkpoint) into a Lineage."""
+    from ontochron.lineage.build import build_lineage, directions
+
     ckpts = dictionary_checkpoints(source, step_pattern)
     items = ((s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
     lin = build_lineage(items, null=null, alpha=alpha, null_rows=null_rows, topk=topk,
@@ -119,6 +120,9 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
 
         return (load_stack(path, format=format, step_pattern=step_pattern, progress=progress),
                 None, str(path.absolute()))
+    # the matching code (scipy.stats, scipy.optimize: ~1 s of start-up) only when needed
+    from ontochron.lineage.build import build_lineage, directions
+
     ckpts = dictionary_checkpoints(path, step_pattern)
     snaps: list[Snapshot] = []
     match_on = lineage_options.pop("match_on", "decoder")
