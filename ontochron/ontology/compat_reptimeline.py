@@ -19,6 +19,8 @@ from tqdm import tqdm
 from ontochron import __version__
 from ontochron.ingest.snapshot import CodeStack
 from ontochron.ontology.intervals import OPEN, intervals_from_occurrences
+from ontochron.ontology.lifecycle import object_full
+from ontochron.ontology.parallel import default_workers, ordered_map, workers_for
 from ontochron.ontology.result import Events, Ontology, Relations
 
 # reptimeline 0.2.2 defaults (TimelineTracker / BitDiscovery / its CLI)
@@ -53,19 +55,19 @@ def _name_rank(concepts: list[str]) -> np.ndarray:
 
 
 def _events(kind: str, step: np.ndarray, concept: np.ndarray, feature: np.ndarray,
-            detail: list[str] | None = None) -> Events:
+            detail: list[str] | np.ndarray | None = None) -> Events:
     n = int(np.asarray(step).size)
-    det = np.full(n, "", dtype=object) if detail is None else np.array(detail, dtype=object)
+    det = object_full(n, "") if detail is None else np.array(detail, dtype=object)
     if det.shape != (n,):  # np.array of an empty list
-        det = np.full(n, "", dtype=object)
-    return Events(np.full(n, kind, dtype=object), np.asarray(step, dtype=np.int64),
+        det = object_full(n, "")
+    return Events(object_full(n, kind), np.asarray(step, dtype=np.int64),
                   np.asarray(concept, dtype=np.int64), np.asarray(feature, dtype=np.int64), det)
 
 
 def _relations(kind: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, vfrom: np.ndarray,
                vto: np.ndarray, stats: dict[str, np.ndarray] | None = None) -> Relations:
     n = int(np.asarray(a).size)
-    return Relations(np.full(n, kind, dtype=object), np.asarray(a, dtype=np.int64),
+    return Relations(object_full(n, kind), np.asarray(a, dtype=np.int64),
                      np.asarray(b, dtype=np.int64), np.asarray(c, dtype=np.int64),
                      np.asarray(vfrom, dtype=np.int64), np.asarray(vto, dtype=np.int64),
                      {k: np.asarray(v, dtype=np.float64) for k, v in (stats or {}).items()})
@@ -140,7 +142,8 @@ def _deaths(stack: CodeStack, rank: np.ndarray) -> Events:
     return _events("death", stack.steps[at[o]], r[o], c[o])
 
 
-def _connections(stack: CodeStack, progress: bool) -> tuple[Events, Relations]:
+def _connections(stack: CodeStack, progress: bool, workers: int = 1
+                 ) -> tuple[Events, Relations]:
     """'form' events (first checkpoint two of the last snapshot's concepts share a feature,
     pairs in that snapshot's order) and the per-checkpoint connection intervals."""
     last = stack.order[-1]
@@ -149,11 +152,17 @@ def _connections(stack: CodeStack, progress: bool) -> tuple[Events, Relations]:
     shared_first = np.zeros((n, n), dtype=np.int32)
     upper = np.triu(np.ones((n, n), dtype=bool), 1)
 
+    def shared_counts(t: int) -> np.ndarray:
+        a = sp.csr_array(stack.codes[t][last], dtype=np.int32)
+        # n^2 output is inherent: every pair of the last snapshot is a candidate
+        return (a @ a.T).toarray()
+
     def masks() -> Iterator[np.ndarray]:
-        for t in tqdm(range(stack.n_steps), desc="connections", disable=not progress):
-            a = sp.csr_array(stack.codes[t][last], dtype=np.int32)
-            # n^2 output is inherent: every pair of the last snapshot is a candidate
-            shared = (a @ a.T).toarray()
+        # the products run in threads (scipy releases the GIL), consumed in step order
+        ts = range(stack.n_steps)
+        counts = ordered_map(shared_counts, ts, workers_for(workers, 3 * 4 * n * n))
+        for t, shared in zip(tqdm(ts, desc="connections", disable=not progress), counts,
+                             strict=True):
             share = (shared > 0) & upper
             new = share & (first < 0)
             first[new] = t
@@ -162,14 +171,23 @@ def _connections(stack: CodeStack, progress: bool) -> tuple[Events, Relations]:
 
     key, vfrom, vto = _dense_runs(masks(), stack.steps)
     p, q = np.nonzero(first >= 0)  # row-major == reptimeline's pair order
-    names = [json.dumps(c) for c in stack.concepts]
-    detail = [f'{{"b": {names[b]}, "shared": {k}}}'
-              for b, k in zip(last[q].tolist(), shared_first[p, q].tolist(), strict=True)]
     ev = _events("connection_form", stack.steps[first[p, q].astype(np.int64)], last[p],
-                 np.full(p.size, -1), detail)
+                 np.full(p.size, -1), _form_details(stack.concepts, last[q], shared_first[p, q]))
     rel = _relations("connection", last[key // max(n, 1)], last[key % max(n, 1)],
                      np.full(key.size, -1), vfrom, vto)
     return ev, rel
+
+
+def _form_details(concepts: list[str], b: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """``{"b": name, "shared": k}`` per form event, one string per distinct (b, k) (rows
+    share them: far fewer distinct pairs than events)."""
+    if b.size == 0:
+        return object_full(0, "")
+    w = int(shared.max()) + 1
+    uniq, inv = np.unique(b.astype(np.int64) * w + shared, return_inverse=True)
+    text = np.array([f'{{"b": {json.dumps(concepts[u // w])}, "shared": {u % w}}}'
+                     for u in uniq.tolist()], dtype=object)
+    return text[inv.ravel()]
 
 
 def _curves(stack: CodeStack) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -543,19 +561,22 @@ DISCOVERY_AT = ("all", "last", "none")
 
 
 def analyze_reptimeline(stack: CodeStack, *, progress: bool = False,
-                        discovery: str = "all") -> Ontology:
+                        discovery: str = "all", workers: int | None = None) -> Ontology:
     """Detect everything reptimeline 0.2.2 reports (tracker + discovery on the last snapshot),
     plus per-checkpoint relation intervals under the same definitions.
 
     ``discovery`` is "all" (discovery at every checkpoint, so duals, dependencies and triads
     get intervals), "last" (the last snapshot only, as reptimeline's CLI) or "none".
+    ``workers`` threads compute the per-checkpoint products (default: the usable CPUs, up to
+    8; the result does not depend on it).
     """
     if discovery not in DISCOVERY_AT:
         raise ValueError(f"discovery must be one of {DISCOVERY_AT}, got {discovery!r}")
     rank = _name_rank(stack.concepts)
     births = _births(stack, rank)
     deaths = _deaths(stack, rank)
-    conn_ev, conn_rel = _connections(stack, progress)
+    workers = default_workers() if workers is None else workers
+    conn_ev, conn_rel = _connections(stack, progress, workers)
     curves, changes = _curves(stack)
     phases = _phase_transitions(stack.steps, curves)
     if discovery == "none":
@@ -581,8 +602,10 @@ def analyze_reptimeline(stack: CodeStack, *, progress: bool = False,
     relations = Relations.concat([conn_rel, disc_rel])
 
     def rows(kind: str, open_only: bool = False) -> int:
-        m = relations.kind == kind
-        return int(np.count_nonzero(m & relations.open_mask() if open_only else m))
+        # conn_rel holds only connections: no string comparison over its many rows
+        rel = conn_rel if kind == "connection" else disc_rel
+        m = np.ones(len(rel), dtype=bool) if rel is conn_rel else rel.kind == kind
+        return int(np.count_nonzero(m & rel.open_mask() if open_only else m))
 
     summary = {"births": len(births), "deaths": len(deaths), "connections": len(conn_ev),
                "connection_intervals": rows("connection"),
