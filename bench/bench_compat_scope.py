@@ -8,7 +8,12 @@ that input is not timed). ``--structure-at last`` adds discovery on the last sna
 sides (reptimeline: ``BitDiscovery().discover(last snapshot, timeline)``). Prints one JSON.
 
     nice .venv/bin/python bench/bench_compat_scope.py
-    nice .venv/bin/python bench/bench_compat_scope.py --structure-at last
+    nice .venv/bin/python bench/bench_compat_scope.py --structure-at last --size 300x256x20
+    nice .venv/bin/python bench/bench_compat_scope.py --stream 40
+
+``--stream K`` times the triad permutation stream instead, on the first K candidate triads of
+every checkpoint: generating K blocks of 1,000 permutations, then evaluating them per triad
+(the earlier loop, ``count_ge``) and batched (``count_ge_batch``), and projects both scopes.
 """
 
 from __future__ import annotations
@@ -102,6 +107,78 @@ def run_reptimeline(n: int, f: int, t: int, seed: int, density: float,
     return res
 
 
+def stream_bench(n: int, f: int, t: int, seed: int, density: float, k: int) -> dict:
+    """Generation vs evaluation of the triad permutation stream (see the module docstring)."""
+    import scipy.sparse as sp
+
+    from ontochron.ingest.snapshot import CodeStack, Snapshot
+    from ontochron.ontology import compat_reptimeline as cr
+
+    stack = CodeStack.from_snapshots(Snapshot.create(s, c, x)
+                                     for s, c, x in generate(n, f, t, seed, density))
+    res: dict = {}
+    jobs = []
+    t0 = time.perf_counter()
+    for step in range(stack.n_steps):
+        x = cr._snap_matrix(stack, step)
+        counts, co = cr._cooccurrence(x)
+        jobs.append((sp.csr_array(x.T), cr._triad_candidates(x, counts, co)))
+    res["candidates_s"] = round(time.perf_counter() - t0, 2)
+    sizes = [int(c["i"].size) for _, c in jobs]
+    res["candidates_last"], res["candidates_all"] = sizes[-1], int(sum(sizes))
+    k = min(k, max(sizes))
+    stream = cr.PermutationStream(stack.order[-1].size)
+    t0 = time.perf_counter()
+    perms = stream.block(k * cr.N_PERMUTATIONS).reshape(k, cr.N_PERMUTATIONS, -1)
+    gen = (time.perf_counter() - t0) / k
+    specs = []
+    for xt, cand in jobs:
+        for b in range(min(k, cand["i"].size)):
+            sets = cr._triad_sets(xt, int(cand["i"][b]), int(cand["j"][b]), int(cand["r"][b]))
+            specs.append((b, sets, float(cand["inter"][b])))
+    last = specs[len(specs) - min(k, sizes[-1]):]  # the last checkpoint's triads
+
+    def old_eval(keep: list) -> tuple[float, list[int]]:
+        t0 = time.perf_counter()
+        out = []
+        for b, (s_ij, s_i, s_j, s_r), obs in keep:
+            is_r = np.zeros(perms.shape[2], dtype=np.int64)
+            is_r[s_r] = 1
+            out.append(cr.count_ge(perms[b], s_ij, s_i, s_j, is_r, obs))
+        return time.perf_counter() - t0, out
+
+    def new_eval(keep: list) -> tuple[float, list[int]]:
+        t0 = time.perf_counter()
+        got = cr.count_ge_batch(perms, np.array([b for b, _, _ in keep]),
+                                [a for _, sets, _ in keep for a in sets[:3]],
+                                [sets[3] for _, sets, _ in keep],
+                                np.array([o for _, _, o in keep]))
+        return time.perf_counter() - t0, got.tolist()
+
+    o_all, c_old = old_eval(specs)
+    n_all, c_new = new_eval(specs)
+    o_last, _ = old_eval(last)
+    n_last, _ = new_eval(last)
+    res.update({
+        "blocks_timed": k, "triads_evaluated": len(specs),
+        "generate_ms_per_block": round(1e3 * gen, 3),
+        "eval_old_ms_per_triad": round(1e3 * o_all / len(specs), 4),
+        "eval_new_ms_per_triad": round(1e3 * n_all / len(specs), 4),
+        "eval_old_ms_per_triad_last_only": round(1e3 * o_last / len(last), 4),
+        "eval_new_ms_per_triad_last_only": round(1e3 * n_last / len(last), 4),
+        "counts_equal": c_old == c_new,
+    })
+    # projections: generation once per block of the longest candidate list (one stream
+    # serves every checkpoint of a size), evaluation once per (checkpoint, triad)
+    res["projected_last_s"] = {"generate": round(gen * sizes[-1], 1),
+                               "eval_old": round(o_last / len(last) * sizes[-1], 1),
+                               "eval_new": round(n_last / len(last) * sizes[-1], 1)}
+    res["projected_all_s"] = {"generate": round(gen * max(sizes), 1),
+                              "eval_old": round(o_all / len(specs) * sum(sizes), 1),
+                              "eval_new": round(n_all / len(specs) * sum(sizes), 1)}
+    return res
+
+
 def main() -> None:
     """Parse options, time both sides, print one JSON line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,8 +189,16 @@ def main() -> None:
                    help="none: --no-structure; last: discovery on the last snapshot too")
     p.add_argument("--repeat", type=int, default=3,
                    help="CLI processes to time (the median counts); reptimeline runs once")
+    p.add_argument("--stream", type=int, default=0, metavar="K",
+                   help="time the triad permutation stream on K blocks instead")
     args = p.parse_args()
     n, f, t = (int(v) for v in args.size.split("x"))
+    if args.stream:
+        res = {"size": args.size, "density": args.density, "load_before": os.getloadavg()}
+        res.update(stream_bench(n, f, t, args.seed, args.density, args.stream))
+        res["load_after"] = os.getloadavg()
+        print(json.dumps(res))
+        return
     res: dict = {"size": args.size, "density": args.density, "seed": args.seed,
                  "structure_at": args.structure_at, "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench_compat_scope_") as tmp:
