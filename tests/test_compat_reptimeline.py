@@ -257,34 +257,6 @@ def test_benjamini_hochberg_matches_reptimeline():
         np.testing.assert_array_equal(cr.benjamini_hochberg(p), rt_bh(p, alpha=0.05))
 
 
-def test_count_ge_batch_matches_count_ge():
-    """The batched evaluation counts exactly what count_ge counts, triad by triad, each
-    triad against its own block."""
-    rng = np.random.default_rng(11)
-    n, m, n_blocks = 60, 200, 3
-    perms = np.array([rng.permutation(n) for _ in range(n_blocks * m)], dtype=np.int16)
-    perms = perms.reshape(n_blocks, m, n)
-    for _ in range(10):
-        block, sets, r_sets, observed, want = [], [], [], [], []
-        for _ in range(7):
-            s_i = np.sort(rng.choice(n, int(rng.integers(1, 30)), replace=False))
-            s_j = np.sort(rng.choice(n, int(rng.integers(1, 30)), replace=False))
-            s_ij = np.intersect1d(s_i, s_j)
-            s_ij = s_ij if s_ij.size else s_i[:1]
-            s_r = np.flatnonzero(rng.random(n) < rng.random())
-            is_r = np.zeros(n, dtype=np.int64)
-            is_r[s_r] = 1
-            obs = float(rng.choice([0.0, 0.1, 0.2, 1 / 3, 0.5]))
-            b = int(rng.integers(n_blocks))
-            block.append(b)
-            sets += [s_ij, s_i, s_j]
-            r_sets.append(s_r)
-            observed.append(obs)
-            want.append(cr.count_ge(perms[b].astype(np.int64), s_ij, s_i, s_j, is_r, obs))
-        got = cr.count_ge_batch(perms, np.array(block), sets, r_sets, np.array(observed))
-        assert got.tolist() == want
-
-
 @pytest.mark.parametrize("name", ["small", "dense"])
 def test_triad_pvalues_equal_reptimelines_own(name, monkeypatch):
     """The p-values of every candidate triad equal the ones reptimeline computes (read from
@@ -309,8 +281,7 @@ def test_triad_pvalues_equal_reptimelines_own(name, monkeypatch):
     ours = cr.triad_pvalues([(x, cand)])[0]
     assert len(seen) == 1
     np.testing.assert_array_equal(ours, seen[0])
-    # several snapshots of one size share the stream, and batch boundaries do not matter
-    monkeypatch.setattr(cr, "STREAM_BATCH_BYTES", 1)
+    # several snapshots of one size share one stream
     again = cr.triad_pvalues([(x, cand), (x, {k: v[:3] for k, v in cand.items()})])
     np.testing.assert_array_equal(again[0], seen[0])
     np.testing.assert_array_equal(again[1], seen[0][:3])

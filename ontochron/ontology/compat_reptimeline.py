@@ -433,7 +433,6 @@ def count_ge(perms: np.ndarray, s_ij: np.ndarray, s_i: np.ndarray, s_j: np.ndarr
     ``perms`` (m, N) index permutations; ``s_*`` concept rows with i&j / i / j on; ``is_r``
     0/1 column r. Only rows whose permuted P(r|i,j) reaches ``observed`` can count (the
     interaction is P(r|i,j) minus a non-negative number), so only those are fully evaluated.
-    The reference for :func:`count_ge_batch`, which evaluates many triads at once.
     """
     p_ij = is_r[perms[:, s_ij]].sum(axis=1) / s_ij.size
     cand = np.flatnonzero(p_ij >= observed)
@@ -445,58 +444,6 @@ def count_ge(perms: np.ndarray, s_ij: np.ndarray, s_i: np.ndarray, s_j: np.ndarr
     return int(np.count_nonzero(p_ij[cand] - np.maximum(p_i, p_j) >= observed))
 
 
-def _ragged(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(owner, rank) of every element of consecutive runs of the given lengths."""
-    owner = np.repeat(np.arange(lengths.size), lengths)
-    starts = np.cumsum(lengths) - lengths
-    return owner, np.arange(owner.size) - starts[owner]
-
-
-def _run_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Sums over consecutive runs (of positive lengths) along axis 0."""
-    starts = np.cumsum(lengths) - lengths
-    return np.add.reduceat(values, starts, axis=0, dtype=np.int64)
-
-
-def count_ge_batch(perms: np.ndarray, block: np.ndarray, sets: list[np.ndarray],
-                   r_sets: list[np.ndarray], observed: np.ndarray) -> np.ndarray:
-    """:func:`count_ge` for many triads at once, each against its own block of permutations.
-
-    ``perms`` (B, m, N); triad g reads ``perms[block[g]]``; ``sets[3 g .. 3 g + 2]`` are its
-    concept rows with i&j, i and j on (each non-empty), ``r_sets[g]`` those with r on;
-    ``observed[g]`` its interaction. Same arithmetic as count_ge, row for row; the loop over
-    triads becomes gathers over the concatenated sets (one numpy call per stage).
-    """
-    n_tri = observed.size
-    n = perms.shape[2]
-    block = np.asarray(block, dtype=np.int64)
-    is_r = np.zeros((n_tri, n), dtype=np.uint8)
-    r_len = np.array([r.size for r in r_sets], dtype=np.int64)
-    if r_len.sum():
-        is_r[np.repeat(np.arange(n_tri), r_len), np.concatenate(r_sets)] = 1
-    lens = np.array([x.size for x in sets], dtype=np.int64).reshape(n_tri, 3)
-    flat = np.concatenate(sets).astype(np.int64)
-    offs = (np.cumsum(lens.ravel()) - lens.ravel()).reshape(n_tri, 3)
-    # stage 1: permuted P(r|i,j) for every permutation of every triad
-    own, rank = _ragged(lens[:, 0])
-    pos = flat[offs[own, 0] + rank]
-    hit = is_r[own[:, None], perms[block[own], :, pos]]  # (sum |s_ij|, m)
-    p_ij = _run_sums(hit, lens[:, 0]) / lens[:, 0, None]
-    tri, row = np.nonzero(p_ij >= observed[:, None])
-    if tri.size == 0:
-        return np.zeros(n_tri, dtype=np.int64)
-    # stage 2: P(r|i) and P(r|j) only where P(r|i,j) can still reach the observed value
-    p_side = []
-    for col in (1, 2):
-        own, rank = _ragged(lens[tri, col])
-        t = tri[own]
-        pos = flat[offs[t, col] + rank]
-        hit = is_r[t, perms[block[t], row[own], pos]]
-        p_side.append(_run_sums(hit, lens[tri, col]) / lens[tri, col])
-    ok = p_ij[tri, row] - np.maximum(p_side[0], p_side[1]) >= observed[tri]
-    return np.bincount(tri[ok], minlength=n_tri).astype(np.int64)
-
-
 def _triad_sets(xt: sp.csr_array, i: int, j: int, r: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Concept rows with i&j, i, j and r on (``xt`` is the snapshot transposed, CSR)."""
@@ -506,10 +453,6 @@ def _triad_sets(xt: sp.csr_array, i: int, j: int, r: int
     return np.intersect1d(s_i, s_j, assume_unique=True), s_i, s_j, s_r
 
 
-#: bytes of permutation blocks generated ahead and evaluated together
-STREAM_BATCH_BYTES = 32 << 20
-
-
 def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
                   progress: bool = False) -> list[np.ndarray]:
     """Permutation p-values (count_ge + 1) / 1001 for the candidate triads of each snapshot.
@@ -517,8 +460,8 @@ def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
     ``jobs`` holds (snapshot codes in key order, candidates). Every snapshot restarts
     RandomState(42); triad k uses permutations 1000k .. 1000k+999 of that stream, which only
     depends on the snapshot's concept count, so one stream serves all snapshots of a size.
-    The stream is generated in batches of blocks; every triad of every snapshot that reads a
-    batch is evaluated in one :func:`count_ge_batch` call.
+    Generating the stream is ~99% of the time (evaluating a triad against its block is
+    ~0.03 ms, a block ~15 ms: bench/README.md, "The triad permutation stream").
     """
     out = [np.zeros(c["i"].size) for _, c in jobs]
     by_n: dict[int, list[int]] = {}
@@ -530,28 +473,20 @@ def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
         for n, qs in by_n.items():
             xts = {q: sp.csr_array(jobs[q][0].T) for q in qs}
             stream = PermutationStream(n)
-            per_block = N_PERMUTATIONS * n * np.dtype(stream.dtype).itemsize
-            width = max(1, STREAM_BATCH_BYTES // per_block)
-            n_blocks = max(jobs[q][1]["i"].size for q in qs)
-            for k0 in range(0, n_blocks, width):
-                kb = min(width, n_blocks - k0)
-                perms = stream.block(kb * N_PERMUTATIONS).reshape(kb, N_PERMUTATIONS, n)
-                block, sets, r_sets, observed, dest = [], [], [], [], []
+            is_r = np.zeros(n, dtype=np.int64)
+            for k in range(max(jobs[q][1]["i"].size for q in qs)):
+                perms = stream.block(N_PERMUTATIONS)
                 for q in qs:
                     cand = jobs[q][1]
-                    for k in range(k0, min(k0 + kb, cand["i"].size)):
-                        s_ij, s_i, s_j, s_r = _triad_sets(
-                            xts[q], int(cand["i"][k]), int(cand["j"][k]), int(cand["r"][k]))
-                        block.append(k - k0)
-                        sets += [s_ij, s_i, s_j]
-                        r_sets.append(s_r)
-                        observed.append(float(cand["inter"][k]))
-                        dest.append((q, k))
-                c = count_ge_batch(perms, np.array(block), sets, r_sets,
-                                   np.array(observed, dtype=np.float64))
-                for (q, k), v in zip(dest, c.tolist(), strict=True):
-                    out[q][k] = (v + 1) / (N_PERMUTATIONS + 1)
-                bar.update(len(dest))
+                    if k >= cand["i"].size:
+                        continue
+                    s_ij, s_i, s_j, s_r = _triad_sets(
+                        xts[q], int(cand["i"][k]), int(cand["j"][k]), int(cand["r"][k]))
+                    is_r[s_r] = 1
+                    c = count_ge(perms, s_ij, s_i, s_j, is_r, float(cand["inter"][k]))
+                    is_r[s_r] = 0
+                    out[q][k] = (c + 1) / (N_PERMUTATIONS + 1)
+                    bar.update(1)
     return out
 
 
