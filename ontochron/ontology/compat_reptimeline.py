@@ -41,6 +41,11 @@ CURVES = ("entropy", "churn_rate", "utilization")
 # small helpers
 # ----------------------------------------------------------------------------------------
 
+def _bar(items: Iterable[Any], desc: str, progress: bool) -> Iterable[Any]:
+    """``items`` with a progress bar when asked (a disabled tqdm still costs start-up)."""
+    return tqdm(items, desc=desc) if progress else items
+
+
 def _snap_matrix(stack: CodeStack, t: int) -> sp.csr_array:
     """Codes at checkpoint ``t`` in that snapshot's own concept order (reptimeline's key order)."""
     return sp.csr_array(stack.codes[t][stack.order[t]])
@@ -161,8 +166,7 @@ def _connections(stack: CodeStack, progress: bool, workers: int = 1
         # the products run in threads (scipy releases the GIL), consumed in step order
         ts = range(stack.n_steps)
         counts = ordered_map(shared_counts, ts, workers_for(workers, 3 * 4 * n * n))
-        for t, shared in zip(tqdm(ts, desc="connections", disable=not progress), counts,
-                             strict=True):
+        for t, shared in zip(_bar(ts, "connections", progress), counts, strict=True):
             share = (shared > 0) & upper
             new = share & (first < 0)
             first[new] = t
@@ -505,8 +509,7 @@ def _discovery_relations(stack: CodeStack, progress: bool, at: str = "all"
     jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]] = []
     job_t: list[int] = []
     last: dict[str, Any] = {}
-    for t in tqdm(range(T - 1 if at == "last" else 0, T), desc="discovery",
-                  disable=not progress):
+    for t in _bar(range(T - 1 if at == "last" else 0, T), "discovery", progress):
         n = int(stack.order[t].size)
         if n == 0:  # reptimeline raises DiscoveryError on an empty snapshot
             continue
