@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from ontochron.ontology.result import Ontology
 
 try:
     import pyarrow as pa
+    import pyarrow.compute as pa_compute
     import pyarrow.csv as pa_csv
 except ImportError:  # pragma: no cover - pyarrow is an optional extra
     pa = None
+    pa_compute = None
     pa_csv = None
 
 TABLES = ("events", "relations", "activations", "curves", "features")
@@ -31,14 +34,30 @@ LINEAGE_NAMES = frozenset({"lineage.csv", "lineage_events.csv", "lineage_links.c
 OUTPUT_NAMES = frozenset({"summary.json"} | {f"{t}.{ext}" for t in TABLES
                                              for ext in ("csv", "parquet")}) | LINEAGE_NAMES
 
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A text column as integer codes into a short list of labels (concept names, index
+    numbers), turned into text by the writer instead of one Python string per row."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def strings(self) -> np.ndarray:
+        """The column as an object array of str."""
+        return self.labels[self.codes]
+
+
 # A column: (values, valid mask or None); invalid entries are written empty.
-Column = tuple[np.ndarray, "np.ndarray | None"]
+Column = tuple["np.ndarray | Coded", "np.ndarray | None"]
 
 
 def _names(ont: Ontology, idx: np.ndarray) -> Column:
-    names = np.asarray(ont.concepts + [""], dtype=object)
     idx = np.asarray(idx, dtype=np.int64)
-    return names[np.where(idx >= 0, idx, len(ont.concepts))], idx >= 0
+    valid = idx >= 0
+    labels = np.asarray(ont.concepts + [""], dtype=object)
+    return Coded(np.where(valid, idx, len(ont.concepts)), labels), valid
 
 
 def _nonneg(values: np.ndarray) -> Column:
@@ -67,11 +86,17 @@ def _tables(ont: Ontology) -> dict[str, dict[str, Column]]:
     rel = ont.relations
     conn = np.asarray(rel.kind == "connection", dtype=bool)
 
+    n_concepts = len(ont.concepts)
+
     def endpoint(idx: np.ndarray) -> Column:
+        """Concept names on connection rows, the index number on the others."""
         idx = np.asarray(idx, dtype=np.int64)
-        out = idx.astype(str).astype(object)
-        out[conn] = _names(ont, idx[conn])[0]
-        return out, idx >= 0
+        valid = idx >= 0
+        top = int(idx[valid & ~conn].max(initial=-1))
+        labels = np.asarray(ont.concepts + [str(i) for i in range(top + 1)] + [""],
+                            dtype=object)
+        codes = np.where(conn, idx, n_concepts + idx)
+        return Coded(np.where(valid, codes, labels.size - 1), labels), valid
 
     relations: dict[str, Column] = {
         "kind": (np.asarray(rel.kind, dtype=object), None),
@@ -104,7 +129,10 @@ def _arrow_table(cols: dict[str, Column]) -> Any:
     arrays = []
     for values, valid in cols.values():
         mask = None if valid is None else ~np.asarray(valid, dtype=bool)
-        if values.dtype == object:
+        if isinstance(values, Coded):
+            arrays.append(pa_compute.take(pa.array(values.labels, type=pa.string()),
+                                          pa.array(values.codes, mask=mask)))
+        elif values.dtype == object:
             arrays.append(pa.array(values, type=pa.string(), mask=mask))
         else:
             arrays.append(pa.array(values, mask=mask))
@@ -120,7 +148,7 @@ def _write_csv(path: Path, cols: dict[str, Column]) -> None:
     names = list(cols)  # pragma: no cover - fallback without pyarrow
     series = []
     for values, valid in cols.values():
-        vals = values.tolist()
+        vals = (values.strings() if isinstance(values, Coded) else values).tolist()
         if valid is not None:
             vals = [v if ok else "" for v, ok in zip(vals, valid.tolist(), strict=True)]
         series.append(vals)

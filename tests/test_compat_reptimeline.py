@@ -255,3 +255,33 @@ def test_benjamini_hochberg_matches_reptimeline():
     for m in (1, 5, 50, 400):
         p = np.round(rng.random(m) ** 3, 3)  # ties included
         np.testing.assert_array_equal(cr.benjamini_hochberg(p), rt_bh(p, alpha=0.05))
+
+
+@pytest.mark.parametrize("name", ["small", "dense"])
+def test_triad_pvalues_equal_reptimelines_own(name, monkeypatch):
+    """The p-values of every candidate triad equal the ones reptimeline computes (read from
+    what its discover() hands to its BH step): fails if the stream or the counting changes."""
+    import reptimeline.stats as rt_stats
+
+    stack, snaps = make_case(**CASES[name])
+    seen = []
+    real_bh = rt_stats.benjamini_hochberg
+
+    def recording_bh(p, alpha=0.05):
+        seen.append(np.array(p, dtype=np.float64))
+        return real_bh(p, alpha=alpha)
+
+    monkeypatch.setattr(rt_stats, "benjamini_hochberg", recording_bh)
+    BitDiscovery().discover(snaps[-1])
+    t = stack.n_steps - 1
+    x = cr._snap_matrix(stack, t)
+    counts, co = cr._cooccurrence(x)
+    cand = cr._triad_candidates(x, counts, co)
+    assert cand["i"].size >= 5  # enough triads to exercise several blocks
+    ours = cr.triad_pvalues([(x, cand)])[0]
+    assert len(seen) == 1
+    np.testing.assert_array_equal(ours, seen[0])
+    # several snapshots of one size share one stream
+    again = cr.triad_pvalues([(x, cand), (x, {k: v[:3] for k, v in cand.items()})])
+    np.testing.assert_array_equal(again[0], seen[0])
+    np.testing.assert_array_equal(again[1], seen[0][:3])

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from ontochron.errors import InputError
 from ontochron.ingest.extractor import Extractor, as_numpy
 from ontochron.ingest.snapshot import Snapshot
@@ -120,6 +118,8 @@ def iter_extracted(checkpoints: Iterable[tuple[int, Path]],
 
     ``activations_fn`` returns a mapping concept -> array or torch tensor (n_inputs, ...).
     """
+    from tqdm.auto import tqdm  # here: tqdm.auto costs every CLI start-up ~20 ms
+
     items = list(checkpoints)
     for step, path in tqdm(items, desc="checkpoints", unit="ckpt", disable=not progress):
         acts = activations_fn(path)

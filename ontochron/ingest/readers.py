@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from ontochron.errors import InputError
 from ontochron.ingest.checkpoints import list_source, parse_step
@@ -447,7 +446,11 @@ def load_snapshots(source: str | os.PathLike[str], format: str = "auto",
     """
     fmt, files = resolve_source(source, format)
     snaps: list[Snapshot] = []
-    for path in tqdm(files, desc=f"reading {fmt}", unit="file", disable=not progress):
+    if progress:  # tqdm only when shown: even a disabled bar costs start-up time
+        from tqdm.auto import tqdm
+
+        files = tqdm(files, desc=f"reading {fmt}", unit="file")
+    for path in files:
         if fmt == "reptimeline":
             snaps.extend(read_reptimeline(path))
         elif fmt == "npz":

@@ -21,7 +21,6 @@ from ontochron.ingest.dictionaries import (
 )
 from ontochron.ingest.extractor import Extractor
 from ontochron.ingest.snapshot import CodeStack, Snapshot
-from ontochron.lineage.build import build_lineage, directions
 from ontochron.lineage.result import Lineage
 
 PROBE_FILENAME = "probe_activations.npz"
@@ -34,6 +33,7 @@ def activation_lineage(stack: CodeStack, *, null: str = "both", alpha: float = 0
     """Match the features of consecutive checkpoints of a code stack by their activation
     patterns over the shared probe concepts (docs/lineage.md, "Codes only")."""
     from ontochron.lineage.activations import ActivationSpace, concepts_needed, stack_values
+    from ontochron.lineage.build import build_lineage
 
     if null == "random":
         raise InputError("--match-on activations uses the concept-permutation null; "
@@ -62,6 +62,8 @@ def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "d
         stack = codes_stack(source, format, step_pattern)
         return activation_lineage(stack, null=null, alpha=alpha, null_rows=null_rows,
                                   topk=topk, device=device, values=values, progress=progress)
+    from ontochron.lineage.build import build_lineage, directions
+
     ckpts = dictionary_checkpoints(source, step_pattern)
     items = ((s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
     lin = build_lineage(items, null=null, alpha=alpha, null_rows=null_rows, topk=topk,
@@ -151,6 +153,9 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
 
         return (load_stack(path, format=format, step_pattern=step_pattern, progress=progress),
                 None, str(path.absolute()))
+    # the matching code (scipy.stats, scipy.optimize: ~1 s of start-up) only when needed
+    from ontochron.lineage.build import build_lineage, directions
+
     ckpts = dictionary_checkpoints(path, step_pattern)
     snaps: list[Snapshot] = []
     match_on = lineage_options.pop("match_on", "decoder")

@@ -103,20 +103,20 @@ def analyze(stack: CodeStack | Iterable[Snapshot], config: OntologyConfig | None
     per phase (the connection time is what the main thread waited for).
     """
     stack = _as_stack(stack)
+    workers = default_workers() if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     if compat is not None:
         if compat not in COMPAT_MODES:
             raise InputError(f"compat must be one of {COMPAT_MODES}, got {compat!r}")
         from ontochron.ontology.compat_reptimeline import analyze_reptimeline
-        return analyze_reptimeline(stack, progress=progress, discovery=_discovery_at(config))
+        return analyze_reptimeline(stack, progress=progress, discovery=_discovery_at(config),
+                                   workers=workers)
     config = config or OntologyConfig()
     _check_device(device)
     times = timings if timings is not None else {}
     if stack.n_steps == 0:
         raise InputError("the code stack has no checkpoints")
-
-    workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     with contextlib.ExitStack() as scope:
         if device == "cpu":
             scope.enter_context(single_threaded_blas())

@@ -21,7 +21,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+
+from ontochron.ontology.stats import gammaln
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from tqdm import tqdm
 from ontochron import __version__
 from ontochron.ingest.snapshot import CodeStack
 from ontochron.ontology.intervals import OPEN, intervals_from_occurrences
+from ontochron.ontology.lifecycle import object_full
+from ontochron.ontology.parallel import default_workers, ordered_map, workers_for
 from ontochron.ontology.result import Events, Ontology, Relations
 
 # reptimeline 0.2.2 defaults (TimelineTracker / BitDiscovery / its CLI)
@@ -39,6 +41,11 @@ CURVES = ("entropy", "churn_rate", "utilization")
 # small helpers
 # ----------------------------------------------------------------------------------------
 
+def _bar(items: Iterable[Any], desc: str, progress: bool) -> Iterable[Any]:
+    """``items`` with a progress bar when asked (a disabled tqdm still costs start-up)."""
+    return tqdm(items, desc=desc) if progress else items
+
+
 def _snap_matrix(stack: CodeStack, t: int) -> sp.csr_array:
     """Codes at checkpoint ``t`` in that snapshot's own concept order (reptimeline's key order)."""
     return sp.csr_array(stack.codes[t][stack.order[t]])
@@ -53,19 +60,19 @@ def _name_rank(concepts: list[str]) -> np.ndarray:
 
 
 def _events(kind: str, step: np.ndarray, concept: np.ndarray, feature: np.ndarray,
-            detail: list[str] | None = None) -> Events:
+            detail: list[str] | np.ndarray | None = None) -> Events:
     n = int(np.asarray(step).size)
-    det = np.full(n, "", dtype=object) if detail is None else np.array(detail, dtype=object)
+    det = object_full(n, "") if detail is None else np.array(detail, dtype=object)
     if det.shape != (n,):  # np.array of an empty list
-        det = np.full(n, "", dtype=object)
-    return Events(np.full(n, kind, dtype=object), np.asarray(step, dtype=np.int64),
+        det = object_full(n, "")
+    return Events(object_full(n, kind), np.asarray(step, dtype=np.int64),
                   np.asarray(concept, dtype=np.int64), np.asarray(feature, dtype=np.int64), det)
 
 
 def _relations(kind: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, vfrom: np.ndarray,
                vto: np.ndarray, stats: dict[str, np.ndarray] | None = None) -> Relations:
     n = int(np.asarray(a).size)
-    return Relations(np.full(n, kind, dtype=object), np.asarray(a, dtype=np.int64),
+    return Relations(object_full(n, kind), np.asarray(a, dtype=np.int64),
                      np.asarray(b, dtype=np.int64), np.asarray(c, dtype=np.int64),
                      np.asarray(vfrom, dtype=np.int64), np.asarray(vto, dtype=np.int64),
                      {k: np.asarray(v, dtype=np.float64) for k, v in (stats or {}).items()})
@@ -140,7 +147,8 @@ def _deaths(stack: CodeStack, rank: np.ndarray) -> Events:
     return _events("death", stack.steps[at[o]], r[o], c[o])
 
 
-def _connections(stack: CodeStack, progress: bool) -> tuple[Events, Relations]:
+def _connections(stack: CodeStack, progress: bool, workers: int = 1
+                 ) -> tuple[Events, Relations]:
     """'form' events (first checkpoint two of the last snapshot's concepts share a feature,
     pairs in that snapshot's order) and the per-checkpoint connection intervals."""
     last = stack.order[-1]
@@ -149,11 +157,16 @@ def _connections(stack: CodeStack, progress: bool) -> tuple[Events, Relations]:
     shared_first = np.zeros((n, n), dtype=np.int32)
     upper = np.triu(np.ones((n, n), dtype=bool), 1)
 
+    def shared_counts(t: int) -> np.ndarray:
+        a = sp.csr_array(stack.codes[t][last], dtype=np.int32)
+        # n^2 output is inherent: every pair of the last snapshot is a candidate
+        return (a @ a.T).toarray()
+
     def masks() -> Iterator[np.ndarray]:
-        for t in tqdm(range(stack.n_steps), desc="connections", disable=not progress):
-            a = sp.csr_array(stack.codes[t][last], dtype=np.int32)
-            # n^2 output is inherent: every pair of the last snapshot is a candidate
-            shared = (a @ a.T).toarray()
+        # the products run in threads (scipy releases the GIL), consumed in step order
+        ts = range(stack.n_steps)
+        counts = ordered_map(shared_counts, ts, workers_for(workers, 3 * 4 * n * n))
+        for t, shared in zip(_bar(ts, "connections", progress), counts, strict=True):
             share = (shared > 0) & upper
             new = share & (first < 0)
             first[new] = t
@@ -162,14 +175,23 @@ def _connections(stack: CodeStack, progress: bool) -> tuple[Events, Relations]:
 
     key, vfrom, vto = _dense_runs(masks(), stack.steps)
     p, q = np.nonzero(first >= 0)  # row-major == reptimeline's pair order
-    names = [json.dumps(c) for c in stack.concepts]
-    detail = [f'{{"b": {names[b]}, "shared": {k}}}'
-              for b, k in zip(last[q].tolist(), shared_first[p, q].tolist(), strict=True)]
     ev = _events("connection_form", stack.steps[first[p, q].astype(np.int64)], last[p],
-                 np.full(p.size, -1), detail)
+                 np.full(p.size, -1), _form_details(stack.concepts, last[q], shared_first[p, q]))
     rel = _relations("connection", last[key // max(n, 1)], last[key % max(n, 1)],
                      np.full(key.size, -1), vfrom, vto)
     return ev, rel
+
+
+def _form_details(concepts: list[str], b: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """``{"b": name, "shared": k}`` per form event, one string per distinct (b, k) (rows
+    share them: far fewer distinct pairs than events)."""
+    if b.size == 0:
+        return object_full(0, "")
+    w = int(shared.max()) + 1
+    uniq, inv = np.unique(b.astype(np.int64) * w + shared, return_inverse=True)
+    text = np.array([f'{{"b": {json.dumps(concepts[u // w])}, "shared": {u % w}}}'
+                     for u in uniq.tolist()], dtype=object)
+    return text[inv.ravel()]
 
 
 def _curves(stack: CodeStack) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -388,17 +410,21 @@ class PermutationStream:
     """The sequence of ``RandomState(seed).permutation(n)`` results, produced in blocks.
 
     ``permutation(column)`` of an n-long array consumes the MT19937 stream exactly like
-    ``permutation(n)``, so a block of index permutations reproduces reptimeline's shuffles
-    (the legacy shuffle is already C code; a compiled re-implementation was not faster).
+    ``permutation(n)``, so a block of index permutations reproduces reptimeline's shuffles.
+    Generating it is the floor of the triad test: every draw's rejection step depends on the
+    previous draws, so the stream cannot be skipped or split, and numpy's legacy shuffle is
+    already C code (bench/README.md, "The triad permutation stream").
     """
 
     def __init__(self, n: int, seed: int = PERM_SEED) -> None:
         self.n = n
         self.rs = np.random.RandomState(seed)
+        # int16 halves the memory traffic of the gathers that read the block
+        self.dtype = np.int16 if n <= np.iinfo(np.int16).max + 1 else np.int32
 
     def block(self, m: int) -> np.ndarray:
-        """The next ``m`` permutations as an (m, n) int32 array."""
-        out = np.empty((m, self.n), dtype=np.int32)
+        """The next ``m`` permutations as an (m, n) integer array."""
+        out = np.empty((m, self.n), dtype=self.dtype)
         for k in range(m):
             out[k] = self.rs.permutation(self.n)
         return out
@@ -422,6 +448,15 @@ def count_ge(perms: np.ndarray, s_ij: np.ndarray, s_i: np.ndarray, s_j: np.ndarr
     return int(np.count_nonzero(p_ij[cand] - np.maximum(p_i, p_j) >= observed))
 
 
+def _triad_sets(xt: sp.csr_array, i: int, j: int, r: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Concept rows with i&j, i, j and r on (``xt`` is the snapshot transposed, CSR)."""
+    s_i = xt.indices[xt.indptr[i]:xt.indptr[i + 1]].astype(np.int64)
+    s_j = xt.indices[xt.indptr[j]:xt.indptr[j + 1]].astype(np.int64)
+    s_r = xt.indices[xt.indptr[r]:xt.indptr[r + 1]].astype(np.int64)
+    return np.intersect1d(s_i, s_j, assume_unique=True), s_i, s_j, s_r
+
+
 def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
                   progress: bool = False) -> list[np.ndarray]:
     """Permutation p-values (count_ge + 1) / 1001 for the candidate triads of each snapshot.
@@ -429,6 +464,8 @@ def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
     ``jobs`` holds (snapshot codes in key order, candidates). Every snapshot restarts
     RandomState(42); triad k uses permutations 1000k .. 1000k+999 of that stream, which only
     depends on the snapshot's concept count, so one stream serves all snapshots of a size.
+    Generating the stream is ~99% of the time (evaluating a triad against its block is
+    ~0.03 ms, a block ~15 ms: bench/README.md, "The triad permutation stream").
     """
     out = [np.zeros(c["i"].size) for _, c in jobs]
     by_n: dict[int, list[int]] = {}
@@ -440,20 +477,18 @@ def triad_pvalues(jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]],
         for n, qs in by_n.items():
             xts = {q: sp.csr_array(jobs[q][0].T) for q in qs}
             stream = PermutationStream(n)
+            is_r = np.zeros(n, dtype=np.int64)
             for k in range(max(jobs[q][1]["i"].size for q in qs)):
                 perms = stream.block(N_PERMUTATIONS)
                 for q in qs:
                     cand = jobs[q][1]
                     if k >= cand["i"].size:
                         continue
-                    xt = xts[q]
-                    i, j, r = int(cand["i"][k]), int(cand["j"][k]), int(cand["r"][k])
-                    s_i = xt.indices[xt.indptr[i]:xt.indptr[i + 1]].astype(np.int64)
-                    s_j = xt.indices[xt.indptr[j]:xt.indptr[j + 1]].astype(np.int64)
-                    s_ij = np.intersect1d(s_i, s_j, assume_unique=True)
-                    is_r = np.zeros(n, dtype=np.int64)
-                    is_r[xt.indices[xt.indptr[r]:xt.indptr[r + 1]]] = 1
+                    s_ij, s_i, s_j, s_r = _triad_sets(
+                        xts[q], int(cand["i"][k]), int(cand["j"][k]), int(cand["r"][k]))
+                    is_r[s_r] = 1
                     c = count_ge(perms, s_ij, s_i, s_j, is_r, float(cand["inter"][k]))
+                    is_r[s_r] = 0
                     out[q][k] = (c + 1) / (N_PERMUTATIONS + 1)
                     bar.update(1)
     return out
@@ -474,8 +509,7 @@ def _discovery_relations(stack: CodeStack, progress: bool, at: str = "all"
     jobs: list[tuple[sp.csr_array, dict[str, np.ndarray]]] = []
     job_t: list[int] = []
     last: dict[str, Any] = {}
-    for t in tqdm(range(T - 1 if at == "last" else 0, T), desc="discovery",
-                  disable=not progress):
+    for t in _bar(range(T - 1 if at == "last" else 0, T), "discovery", progress):
         n = int(stack.order[t].size)
         if n == 0:  # reptimeline raises DiscoveryError on an empty snapshot
             continue
@@ -543,19 +577,22 @@ DISCOVERY_AT = ("all", "last", "none")
 
 
 def analyze_reptimeline(stack: CodeStack, *, progress: bool = False,
-                        discovery: str = "all") -> Ontology:
+                        discovery: str = "all", workers: int | None = None) -> Ontology:
     """Detect everything reptimeline 0.2.2 reports (tracker + discovery on the last snapshot),
     plus per-checkpoint relation intervals under the same definitions.
 
     ``discovery`` is "all" (discovery at every checkpoint, so duals, dependencies and triads
     get intervals), "last" (the last snapshot only, as reptimeline's CLI) or "none".
+    ``workers`` threads compute the per-checkpoint products (default: the usable CPUs, up to
+    8; the result does not depend on it).
     """
     if discovery not in DISCOVERY_AT:
         raise ValueError(f"discovery must be one of {DISCOVERY_AT}, got {discovery!r}")
     rank = _name_rank(stack.concepts)
     births = _births(stack, rank)
     deaths = _deaths(stack, rank)
-    conn_ev, conn_rel = _connections(stack, progress)
+    workers = default_workers() if workers is None else workers
+    conn_ev, conn_rel = _connections(stack, progress, workers)
     curves, changes = _curves(stack)
     phases = _phase_transitions(stack.steps, curves)
     if discovery == "none":
@@ -581,8 +618,10 @@ def analyze_reptimeline(stack: CodeStack, *, progress: bool = False,
     relations = Relations.concat([conn_rel, disc_rel])
 
     def rows(kind: str, open_only: bool = False) -> int:
-        m = relations.kind == kind
-        return int(np.count_nonzero(m & relations.open_mask() if open_only else m))
+        # conn_rel holds only connections: no string comparison over its many rows
+        rel = conn_rel if kind == "connection" else disc_rel
+        m = np.ones(len(rel), dtype=bool) if rel is conn_rel else rel.kind == kind
+        return int(np.count_nonzero(m & rel.open_mask() if open_only else m))
 
     summary = {"births": len(births), "deaths": len(deaths), "connections": len(conn_ev),
                "connection_intervals": rows("connection"),

@@ -3,7 +3,6 @@ left after collapsing mutual dependencies and removing implied (transitive) edge
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 
 from ontochron.ingest.snapshot import CodeStack
@@ -77,6 +76,8 @@ def hierarchy_edges(child: np.ndarray, parent: np.ndarray, weight: np.ndarray | 
     empty["weight"] = np.zeros(0)
     if child.size == 0:
         return empty
+    import networkx as nx  # on first use: it costs ~0.1 s of every CLI start-up
+
     g = nx.DiGraph()
     g.add_edges_from(zip(child.tolist(), parent.tolist(), strict=True))
     dag = nx.condensation(g)

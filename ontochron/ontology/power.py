@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
+
+from ontochron.ontology.stats import gammaln
 
 FAMILIES = ("connection", "dual", "dependency", "triad")
 # A family this small that found nothing gets a note even where one test could pass alone.

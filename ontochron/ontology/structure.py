@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import gammaln
 from tqdm.auto import tqdm
 
 from ontochron.ingest.snapshot import CodeStack
@@ -32,7 +31,7 @@ from ontochron.ontology.power import (
     pair_counts,
 )
 from ontochron.ontology.result import Relations
-from ontochron.ontology.stats import bh_qvalues, hypergeom_sf, min_attainable_p
+from ontochron.ontology.stats import bh_qvalues, gammaln, hypergeom_sf, min_attainable_p
 
 # Tolerance for ">= threshold" on ratios, so that 7/10 >= 0.7 holds despite rounding.
 _EPS = 1e-9

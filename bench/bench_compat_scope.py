@@ -1,0 +1,216 @@
+"""Compat mode on reptimeline's own scope: the whole ``ontochron analyze --compat reptimeline``
+CLI process against reptimeline 0.2.2's in-process ``TimelineTracker(Jaccard).analyze``.
+
+The codes are ``generate(N, F, T, seed, density)`` of ``bench_vs_reptimeline.py`` saved as one
+npz. ontochron runs as a child process (start-up, imports, loading, detection and writing every
+output are all timed); reptimeline runs in this process on its list-of-lists input (building
+that input is not timed). ``--structure-at last`` adds discovery on the last snapshot to both
+sides (reptimeline: ``BitDiscovery().discover(last snapshot, timeline)``). Prints one JSON.
+
+    nice .venv/bin/python bench/bench_compat_scope.py
+    nice .venv/bin/python bench/bench_compat_scope.py --structure-at last --size 300x256x20
+    nice .venv/bin/python bench/bench_compat_scope.py --stream 40
+
+``--stream K`` times the triad permutation stream of discovery instead: generating K blocks of
+1,000 permutations, and evaluating the first K candidate triads of every checkpoint against
+them (``count_ge``); it projects both to discovery on the last snapshot and on every one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_vs_reptimeline import generate  # noqa: E402
+
+LIFECYCLE = ("births", "deaths", "connections", "phase_transitions")
+DISCOVERY = ("duals", "dependencies", "triads")
+
+
+def write_codes(path: Path, n: int, f: int, t: int, seed: int, density: float) -> None:
+    """The benchmark's codes as one npz (ontochron's layout)."""
+    from ontochron.ingest import save_npz
+    from ontochron.ingest.snapshot import Snapshot
+
+    save_npz([Snapshot.create(s, c, x) for s, c, x in generate(n, f, t, seed, density)], path)
+
+
+def run_cli(npz: Path, out: Path, structure_at: str) -> tuple[float, dict]:
+    """Wall seconds of one whole ``ontochron analyze`` process, and its summary.json."""
+    scope = ["--no-structure"] if structure_at == "none" else ["--structure-at", structure_at]
+    cmd = [sys.executable, "-m", "ontochron", "analyze", str(npz), "--compat", "reptimeline",
+           *scope, "--out", str(out), "--quiet"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"ontochron failed (exit {proc.returncode}): {proc.stderr.strip()}")
+    return wall, json.loads((out / "summary.json").read_text())
+
+
+def run_reptimeline(n: int, f: int, t: int, seed: int, density: float,
+                    structure_at: str) -> dict:
+    """reptimeline's detectors in-process on the same codes; input building not timed."""
+    from reptimeline.core import ConceptSnapshot
+    from reptimeline.discovery import BitDiscovery
+    from reptimeline.extractors.base import RepresentationExtractor
+    from reptimeline.tracker import TimelineTracker
+
+    class Jaccard(RepresentationExtractor):
+        """Shared features = both bits 1 (reptimeline's CLI extractor behaviour)."""
+
+        def extract(self, checkpoint_path, concepts, device="cpu"):
+            raise NotImplementedError
+
+        def similarity(self, code_a, code_b):
+            a = {i for i, v in enumerate(code_a) if v == 1}
+            b = {i for i, v in enumerate(code_b) if v == 1}
+            return len(a & b) / len(a | b) if a | b else 1.0
+
+        def shared_features(self, code_a, code_b):
+            return [i for i in range(min(len(code_a), len(code_b)))
+                    if code_a[i] == 1 and code_b[i] == 1]
+
+    snaps = [ConceptSnapshot(step=s, codes=dict(zip(c, x.toarray().astype(np.int64).tolist(),
+                                                    strict=True)))
+             for s, c, x in generate(n, f, t, seed, density)]
+    res: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        t0 = time.perf_counter()
+        timeline = TimelineTracker(Jaccard()).analyze(snaps)
+        res["tracker_s"] = time.perf_counter() - t0
+        if structure_at == "last":
+            t1 = time.perf_counter()
+            report = BitDiscovery().discover(snaps[-1], timeline=timeline)
+            res["discover_s"] = time.perf_counter() - t1
+    res["total_s"] = res["tracker_s"] + res.get("discover_s", 0.0)
+    res["births"] = len(timeline.births)
+    res["deaths"] = len(timeline.deaths)
+    res["connections"] = len([c for c in timeline.connections if c.event_type == "form"])
+    res["phase_transitions"] = len(timeline.phase_transitions)
+    if structure_at == "last":
+        res["duals"] = len(report.discovered_duals)
+        res["dependencies"] = len(report.discovered_deps)
+        res["triads"] = len(report.discovered_triadic_deps)
+    return res
+
+
+def stream_bench(n: int, f: int, t: int, seed: int, density: float, k: int) -> dict:
+    """Generation vs evaluation of the triad permutation stream (see the module docstring)."""
+    import scipy.sparse as sp
+
+    from ontochron.ingest.snapshot import CodeStack, Snapshot
+    from ontochron.ontology import compat_reptimeline as cr
+
+    stack = CodeStack.from_snapshots(Snapshot.create(s, c, x)
+                                     for s, c, x in generate(n, f, t, seed, density))
+    res: dict = {}
+    jobs = []
+    t0 = time.perf_counter()
+    for step in range(stack.n_steps):
+        x = cr._snap_matrix(stack, step)
+        counts, co = cr._cooccurrence(x)
+        jobs.append((sp.csr_array(x.T), cr._triad_candidates(x, counts, co)))
+    res["candidates_s"] = round(time.perf_counter() - t0, 2)
+    sizes = [int(c["i"].size) for _, c in jobs]
+    res["candidates_last"], res["candidates_all"] = sizes[-1], int(sum(sizes))
+    k = min(k, max(sizes))
+    stream = cr.PermutationStream(stack.order[-1].size)
+    t0 = time.perf_counter()
+    perms = stream.block(k * cr.N_PERMUTATIONS).reshape(k, cr.N_PERMUTATIONS, -1)
+    gen = (time.perf_counter() - t0) / k
+    specs = []
+    for xt, cand in jobs:
+        for b in range(min(k, cand["i"].size)):
+            sets = cr._triad_sets(xt, int(cand["i"][b]), int(cand["j"][b]), int(cand["r"][b]))
+            specs.append((b, sets, float(cand["inter"][b])))
+    last = specs[len(specs) - min(k, sizes[-1]):]  # the last checkpoint's triads
+
+    def evaluate(keep: list) -> float:
+        """Seconds to count every triad in ``keep`` against its block (sets prepared)."""
+        t0 = time.perf_counter()
+        is_r = np.zeros(perms.shape[2], dtype=np.int64)
+        for b, (s_ij, s_i, s_j, s_r), obs in keep:
+            is_r[s_r] = 1
+            cr.count_ge(perms[b], s_ij, s_i, s_j, is_r, obs)
+            is_r[s_r] = 0
+        return time.perf_counter() - t0
+
+    o_all = evaluate(specs)
+    o_last = evaluate(last)
+    res.update({
+        "blocks_timed": k, "triads_evaluated": len(specs),
+        "generate_ms_per_block": round(1e3 * gen, 3),
+        "evaluate_ms_per_triad": round(1e3 * o_all / len(specs), 4),
+        "evaluate_ms_per_triad_last": round(1e3 * o_last / len(last), 4),
+    })
+    # projections: generation once per block of the longest candidate list (one stream
+    # serves every checkpoint of a size), evaluation once per (checkpoint, triad)
+    res["projected_last_s"] = {"generate": round(gen * sizes[-1], 1),
+                               "evaluate": round(o_last / len(last) * sizes[-1], 1)}
+    res["projected_all_s"] = {"generate": round(gen * max(sizes), 1),
+                              "evaluate": round(o_all / len(specs) * sum(sizes), 1)}
+    return res
+
+
+def main() -> None:
+    """Parse options, time both sides, print one JSON line."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", default="800x1024x30", help="concepts x features x checkpoints")
+    p.add_argument("--density", type=float, default=0.05, help="fraction of bits on")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--structure-at", choices=("none", "last"), default="none",
+                   help="none: --no-structure; last: discovery on the last snapshot too")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="CLI processes to time (the median counts); reptimeline runs once")
+    p.add_argument("--stream", type=int, default=0, metavar="K",
+                   help="time the triad permutation stream on K blocks instead")
+    args = p.parse_args()
+    n, f, t = (int(v) for v in args.size.split("x"))
+    if args.stream:
+        res = {"size": args.size, "density": args.density, "load_before": os.getloadavg()}
+        res.update(stream_bench(n, f, t, args.seed, args.density, args.stream))
+        res["load_after"] = os.getloadavg()
+        print(json.dumps(res))
+        return
+    res: dict = {"size": args.size, "density": args.density, "seed": args.seed,
+                 "structure_at": args.structure_at, "load_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory(prefix="bench_compat_scope_") as tmp:
+        npz = Path(tmp) / "run.npz"
+        write_codes(npz, n, f, t, args.seed, args.density)
+        cli_s, summary = [], {}
+        for k in range(max(1, args.repeat)):
+            if k == 1:  # reptimeline between the first and later CLI runs
+                res["reptimeline"] = run_reptimeline(n, f, t, args.seed, args.density,
+                                                     args.structure_at)
+            wall, summary = run_cli(npz, Path(tmp) / f"out{k}", args.structure_at)
+            cli_s.append(wall)
+        if "reptimeline" not in res:
+            res["reptimeline"] = run_reptimeline(n, f, t, args.seed, args.density,
+                                                 args.structure_at)
+    theirs = res["reptimeline"]
+    keys = LIFECYCLE + (DISCOVERY if args.structure_at == "last" else ())
+    res["cli_s"] = [round(v, 3) for v in cli_s]
+    res["cli_median_s"] = round(statistics.median(cli_s), 3)
+    res["reptimeline_s"] = round(theirs["total_s"], 3)
+    res["ratio"] = round(theirs["total_s"] / statistics.median(cli_s), 2)
+    res["ontochron_counts"] = {k: int(summary[k]) for k in keys}
+    res["counts_equal"] = all(int(summary[k]) == theirs[k] for k in keys)
+    res["load_after"] = os.getloadavg()
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
