@@ -145,7 +145,7 @@ def _write_csv(path: Path, cols: dict[str, Column]) -> None:
         pa_csv.write_csv(_arrow_table(cols), str(path),
                          pa_csv.WriteOptions(quoting_style="needed"))
         return
-    names = list(cols)  # pragma: no cover - fallback without pyarrow
+    names = list(cols)  # fallback without pyarrow (tests/test_analyze_cli.py)
     series = []
     for values, valid in cols.values():
         vals = (values.strings() if isinstance(values, Coded) else values).tolist()
@@ -153,9 +153,9 @@ def _write_csv(path: Path, cols: dict[str, Column]) -> None:
             vals = [v if ok else "" for v, ok in zip(vals, valid.tolist(), strict=True)]
         series.append(vals)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(names)
-        w.writerows(zip(*series, strict=True))
+        # The same bytes as pyarrow's writer: quoted header, "\n" line ends.
+        csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(names)
+        csv.writer(fh, lineterminator="\n").writerows(zip(*series, strict=True))
 
 
 def _write_parquet(path: Path, cols: dict[str, Column]) -> None:

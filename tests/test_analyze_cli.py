@@ -213,3 +213,30 @@ def test_connection_null_and_structure_at_flags(run_file, tmp_path):
         main(["analyze", str(run_file), "--out", str(tmp_path / "bad"), "--quiet",
               "--structure-at", "first"])
     assert exc.value.code == 2 and not (tmp_path / "bad").exists()
+
+
+def _cells(path):
+    """CSV cells with numbers as floats (the two writers spell 8 as "8" or "8.0")."""
+    def norm(v):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [[norm(v) for v in row] for row in csv.reader(fh)]
+
+
+@pytest.mark.parametrize("compat", [None, "reptimeline"])
+def test_csv_fallback_without_pyarrow_writes_the_same_tables(run_file, tmp_path, monkeypatch,
+                                                             compat):
+    """Without pyarrow (an optional extra) the csv-module writer gives the same cells."""
+    stack = load_stack(run_file)
+    ont = analyze(stack, OntologyConfig(), compat=compat, progress=False)
+    with_arrow = outputs.write_outputs(ont, tmp_path / "arrow")
+    monkeypatch.setattr(outputs, "pa_csv", None)
+    plain = outputs.write_outputs(ont, tmp_path / "plain")
+    names = [n for n in with_arrow if n.endswith(".csv")]
+    assert len(names) == 5
+    for name in names:
+        a, b = _cells(with_arrow[name]), _cells(plain[name])
+        assert len(a) > 1 and a == b, name
