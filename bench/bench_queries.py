@@ -6,7 +6,7 @@ Reports the median of ``--repeat`` runs of each query. Target: a time slice of ~
 a single-feature lineage <= 200 ms median.
 
     .venv/bin/python bench/bench_queries.py [--intervals 450000] [--extra 60000] [--quick]
-        [--clients 8] [--load-rounds 6]
+        [--clients 8] [--load-rounds 6] [--data-dir DIR]
 
 The load phase then runs every named query from ``--clients`` concurrent driver clients.
 """
@@ -33,7 +33,7 @@ from ontochron.graph.schema import stab_keys  # noqa: E402
 from ontochron.graph.store import open_store  # noqa: E402
 from ontochron.ontology.intervals import OPEN  # noqa: E402
 from ontochron.ontology.result import Ontology, Relations  # noqa: E402
-from ontochron.queries import run_query  # noqa: E402
+from ontochron.queries import list_runs, run_query  # noqa: E402
 
 # Share of the extra (non-ACTIVATES) interval relationships per kind.
 EXTRA = {"connection": 0.25, "dual": 0.25, "dependency": 0.3, "hierarchy": 0.2}
@@ -95,6 +95,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--quick", action="store_true", help="a tenth of the default sizes")
     ap.add_argument("--heap", default="1g")
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="keep the store here and reuse it when it already holds the run "
+                         "'bench' (compare code versions on one loaded store); default: a "
+                         "temporary store")
     ap.add_argument("--clients", type=int, default=8,
                     help="concurrent driver clients of the load phase (0: skip it)")
     ap.add_argument("--load-rounds", type=int, default=6,
@@ -106,14 +110,18 @@ def main() -> int:
                                args.steps)
     n_rel = len(ont.activations) + len(ont.relations)
     with tempfile.TemporaryDirectory() as tmp, \
-            open_store(data_dir=Path(tmp) / "store", heap=args.heap) as store:
-        t0 = time.perf_counter()
-        write_ontology(store, ont, stack, "bench", progress=True)
+            open_store(data_dir=args.data_dir or Path(tmp) / "store", heap=args.heap) as store:
         counts = {k: int(np.count_nonzero(ont.relations.kind == k)) for k in EXTRA}
-        print(f"ingested {n_rel:,} interval relationships (ACTIVATES {len(ont.activations):,}, "
-              + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-              + f"), {args.features:,} features, {args.concepts:,} concepts, "
-              f"{args.steps} checkpoints in {time.perf_counter() - t0:.1f}s")
+        sizes = (f"{n_rel:,} interval relationships (ACTIVATES {len(ont.activations):,}, "
+                 + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+                 + f"), {args.features:,} features, {args.concepts:,} concepts, "
+                 f"{args.steps} checkpoints")
+        if args.data_dir is not None and "bench" in list_runs(store):
+            print(f"reusing the run 'bench' in {args.data_dir} (written as {sizes})")
+        else:
+            t0 = time.perf_counter()
+            write_ontology(store, ont, stack, "bench", progress=True)
+            print(f"ingested {sizes} in {time.perf_counter() - t0:.1f}s")
         rng = np.random.default_rng(1)
         last = int(ont.steps[-1])
 
@@ -143,6 +151,7 @@ def main() -> int:
             "feature_stability (limit 10)":
                 lambda: run_query(store, "feature_stability", run_id="bench"),
         }
+        print(f"load average {_load_avg()}")
         print(f"{'query':<40} {'median ms':>10} {'median rows':>12}")
         for name, fn in cases.items():
             ms, rows = _median_ms(fn, args.repeat)
@@ -206,12 +215,18 @@ def _load(store, ont, args, last: int) -> None:
     wall = time.perf_counter() - t0
     total = sum(len(v) for v in lat.values())
     print(f"load: {args.clients} clients, {total} queries in {wall:.1f}s = "
-          f"{total / wall:.1f} queries/s")
+          f"{total / wall:.1f} queries/s (load average after: {_load_avg()})")
     print(f"{'query':<24} {'n':>5} {'p50 ms':>9} {'p99 ms':>9}")
     for name, v in lat.items():
         ms = np.array(v) * 1000
         print(f"{name:<24} {ms.size:>5} {np.percentile(ms, 50):>9.1f} "
               f"{np.percentile(ms, 99):>9.1f}")
+
+
+def _load_avg() -> str:
+    """The host's 1/5/15-minute load averages (other jobs distort the figures)."""
+    import os
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _pair(t: int, last: int) -> dict[str, int]:

@@ -195,6 +195,29 @@ def test_graph_at_step_before_first_step_is_empty(hand_store):
     assert len(run_query(hand_store, "graph_at_step", run_id="no such run", step=100)) == 0
 
 
+@pytest.mark.parametrize(("step", "types"), [(0, None), (100, None), (300, None),
+                                             (10_000, None), (200, ["ACTIVATES"]),
+                                             (100, ["Feature", "DUAL"]), (100, ["PARENT_OF"])])
+def test_graph_at_step_split_run_equals_the_statement_as_written(hand_store, step, types):
+    """run_query runs graph_at_step branch by branch (@split), rows packed per branch; the rows,
+    their order and the column types equal those of the whole UNION ALL run as one statement."""
+    q = get_query("graph_at_step")
+    assert q.split == ("type", "types")
+    whole = run_cypher(hand_store, q.text, **q.bind({"run_id": RUN, "step": step,
+                                                     "types": types}))
+    split = run_query(hand_store, "graph_at_step", run_id=RUN, step=step, types=types)
+    assert len(whole) > 0
+    assert split.rows == whole.rows
+    assert split.columns == whole.columns
+    assert split.params == whole.params
+
+
+def test_split_run_keeps_columns_of_an_empty_result(hand_store):
+    res = run_query(hand_store, "graph_at_step", run_id=RUN, step=100, types=[])
+    assert len(res) == 0
+    assert res.names == ["type", "source", "target", "valid_from", "valid_to"]
+
+
 @pytest.mark.parametrize("step", [0, 100, 250, 400])
 def test_hierarchy_at_step(hand_store, step):
     rel = hand_ontology().relations.of_kind("hierarchy")

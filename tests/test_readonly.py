@@ -76,6 +76,25 @@ def test_server_summary_and_rollback_hold_without_the_precheck(probe_graph, name
     assert _state(probe_graph) == before
 
 
+# schema commands are refused by the pre-check only (see readonly's module docstring)
+@pytest.mark.parametrize(("name", "precheck"), [
+    ("create", True), ("set", True), ("detach_delete", True), ("create_index", True),
+    ("create", False), ("set", False), ("detach_delete", False)])
+def test_read_many_refuses_a_write_among_reads_and_commits_nothing(probe_graph, name, precheck,
+                                                                   monkeypatch):
+    """Several reads in one transaction (GraphStore.read_many, the @split path): a write among
+    them is refused, by the pre-check or else by the server's summary, and nothing commits."""
+    if not precheck:
+        monkeypatch.setattr(readonly, "check_statement", lambda cypher: None)
+    before = _state(probe_graph)
+    reads = ("MATCH (n:RoProbe) RETURN count(n) AS c", None)
+    with pytest.raises(ReadOnlyError):
+        probe_graph.read_many([reads, (WRITES[name], None), reads])
+    assert _state(probe_graph) == before
+    ok = probe_graph.read_many([reads, ("MATCH (n:RoProbe {k: $k}) RETURN n.k AS k", {"k": 5})])
+    assert ok == [(["c"], [{"c": 3}]), (["k"], [{"k": 5}])]
+
+
 def test_reads_still_work_including_write_words_as_names(probe_graph):
     rows = probe_graph.run("MATCH (n:RoProbe) WITH n, {set: n.k, create: 'DELETE me'} AS m "
                            "// MERGE in a comment\n RETURN m.set AS s, m.create AS c "

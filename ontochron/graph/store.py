@@ -121,29 +121,41 @@ class GraphStore:
         return self.read(cypher, params)[1]
 
     def read(self, cypher: str, params: Mapping[str, Any] | None = None, *,
-             convert: Callable[[neo4j.Record], dict[str, Any]] | None = None,
-             ) -> tuple[list[str], list[dict[str, Any]]]:
+             convert: Callable[[neo4j.Record], Any] | None = None,
+             ) -> tuple[list[str], list[Any]]:
         """Run a read and return (column names, rows). Read-only on every server: a statement
         with a writing clause is refused before it is sent, and the read runs in a read-mode
         transaction that is always rolled back, refused if its summary reports any change.
         ``convert`` turns each record into a row (default ``Record.data()``)."""
-        readonly.check_statement(cypher)
+        return self.read_many([(cypher, params)], convert=convert)[0]
+
+    def read_many(self, statements: Sequence[tuple[str, Mapping[str, Any] | None]], *,
+                  convert: Callable[[neo4j.Record], Any] | None = None,
+                  ) -> list[tuple[list[str], list[Any]]]:
+        """Run several reads in one read transaction (one snapshot, one rollback), with the
+        guarantees of ``read`` for each; returns (column names, rows) per statement. Every
+        statement is checked before any is sent. Each result is fetched in one batch
+        (``fetch_size=-1``): the rows are all kept anyway, and fewer PULL round trips cost less."""
+        for cypher, _ in statements:
+            readonly.check_statement(cypher)
+        out: list[tuple[list[str], list[Any]]] = []
         try:
-            with self.driver.session(database=self.database,
+            with self.driver.session(database=self.database, fetch_size=-1,
                                      default_access_mode=neo4j.READ_ACCESS) as session:
                 tx = session.begin_transaction()
                 try:
-                    result = tx.run(cypher, dict(params or {}))
-                    keys = list(result.keys())
-                    rows = [convert(r) if convert else r.data() for r in result]
-                    summary = result.consume()
+                    for cypher, params in statements:
+                        result = tx.run(cypher, dict(params or {}))
+                        keys = list(result.keys())
+                        rows = [convert(r) if convert else r.data() for r in result]
+                        readonly.check_summary(result.consume())  # rolled back below
+                        out.append((keys, rows))
                 finally:
                     tx.rollback()  # a read has nothing to commit
                     tx.close()
         except (Neo4jError, DriverError) as exc:
             raise self._error(exc, "query failed") from exc
-        readonly.check_summary(summary)
-        return keys, rows
+        return out
 
     def write(self, cypher: str, /, **params: Any) -> list[dict[str, Any]]:
         """Run one write statement in its own (retried) transaction; returns its rows."""

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 FOLDER = "queries/cypher"
 PARAM_TYPES = ("string", "int", "float", "bool", "list<int>", "list<float>", "list<string>",
                "any")
-_TAG = re.compile(r"^//\s*@(name|summary|param|column)\b\s*(.*)$")
+_TAG = re.compile(r"^//\s*@(name|summary|param|column|split)\b\s*(.*)$")
+_SPLIT_SPEC = re.compile(r"^(\w+)\s+IN\s+\$(\w+)$")
 _PARAM_SPEC = re.compile(r"^(\w+)\s+(\S+)\s+(required|default=\S+|derived=\S+)\s*(.*)$")
 _DERIVED = re.compile(r"^(\w+)\(([\w,\s]*)\)$")
 
@@ -103,6 +104,9 @@ class NamedQuery:
     columns: dict[str, str]
     text: str
     path: str
+    #: ``// @split COLUMN IN $PARAM``: run the UNION ALL branches one by one, skipping those
+    #: whose literal COLUMN is not in $PARAM (see :mod:`ontochron.queries.branches`).
+    split: tuple[str, str] | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -168,8 +172,14 @@ def parse_header(text: str, path: str) -> NamedQuery:
         raise InputError("a named query needs '// @name' and '// @summary' header lines", path)
     params: list[Param] = []
     columns: dict[str, str] = {}
+    split = None
     for kind, value in tags:
-        if kind == "column":
+        if kind == "split":
+            m = _SPLIT_SPEC.match(value)
+            if not m:
+                raise InputError(f"bad '@split {value}': expected 'COLUMN IN $PARAM'", path)
+            split = (m.group(1), m.group(2))
+        elif kind == "column":
             col, _, doc = value.partition(" ")
             columns[col] = doc.strip()
         elif kind == "param":
@@ -184,7 +194,12 @@ def parse_header(text: str, path: str) -> NamedQuery:
             _, args = _parse_derived(p.derived, path)
             if not set(args) <= declared:
                 raise InputError(f"${p.name} is derived from undeclared {args}", path)
-    return NamedQuery(name, summary, tuple(params), columns, text, path)
+    if split is not None:
+        if split[1] not in declared:
+            raise InputError(f"@split names undeclared ${split[1]}", path)
+        from ontochron.queries.branches import split_branches
+        split_branches(text, split[0], path)  # refuse a shape it cannot run, at load
+    return NamedQuery(name, summary, tuple(params), columns, text, path, split)
 
 
 def _parse_param(value: str, path: str) -> Param:
@@ -334,6 +349,16 @@ def from_driver(v: Any) -> Any:
     return str(v)  # neo4j.time / spatial values
 
 
+#: Values the driver already returns as plain Python values (no conversion needed).
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes})
+_SCALAR_NAMES = {bool: "bool", int: "int", float: "float", str: "string", bytes: "bytes"}
+
+
+def plain(v: Any) -> Any:
+    """:func:`from_driver`, with a shortcut for scalars (most values of most rows)."""
+    return v if type(v) in _PLAIN_TYPES else from_driver(v)
+
+
 def _node(n: Any) -> GraphNode:
     return GraphNode(str(n.element_id), tuple(sorted(n.labels)),
                      {k: from_driver(x) for k, x in dict(n).items()})
@@ -395,10 +420,24 @@ class QueryResult:
     def from_records(cls, keys: Sequence[str], records: Sequence[dict[str, Any]],
                      query: str | None = None, params: dict[str, Any] | None = None
                      ) -> QueryResult:
-        rows = [tuple(r.get(k) for k in keys) for r in records]
+        """From one dict per row (missing keys are null)."""
+        return cls.from_rows(keys, [tuple(r.get(k) for k in keys) for r in records], query,
+                             params)
+
+    @classmethod
+    def from_rows(cls, keys: Sequence[str], rows: list[tuple[Any, ...]],
+                  query: str | None = None, params: dict[str, Any] | None = None
+                  ) -> QueryResult:
+        """From one tuple per row, in ``keys`` order; column types from the values."""
         cols = []
         for i, k in enumerate(keys):
-            types = sorted({_type_name(r[i]) for r in rows if r[i] is not None})
+            names: set[str] = set()
+            for t in {type(r[i]) for r in rows}:  # few distinct types: name each once
+                if t in _SCALAR_NAMES:
+                    names.add(_SCALAR_NAMES[t])
+                elif t is not type(None):
+                    names.update(_type_name(r[i]) for r in rows if type(r[i]) is t)
+            types = sorted(names)
             if types == ["float", "int"]:
                 types = ["float"]
             cols.append(Column(k, "|".join(types) or "null"))
@@ -476,9 +515,8 @@ def run_cypher(store: GraphStore, cypher: str, /, *, write: bool = False,
     from neo4j.exceptions import DriverError, Neo4jError
 
     if not write:  # read-only, enforced by the store (refused and rolled back otherwise)
-        keys, rows = store.read(cypher, params,
-                                convert=lambda r: {k: from_driver(r[k]) for k in r.keys()})
-        return QueryResult.from_records(keys, rows, params=params)
+        keys, rows = store.read(cypher, params, convert=_row)
+        return QueryResult.from_rows(keys, rows, params=params)
     try:
         records, _, keys = store.driver.execute_query(cypher, params, database_=store.database,
                                                       routing_=neo4j.RoutingControl.WRITE)
@@ -486,6 +524,10 @@ def run_cypher(store: GraphStore, cypher: str, /, *, write: bool = False,
         raise StoreError(f"query failed: {exc}") from exc
     rows = [{k: from_driver(r[k]) for k in keys} for r in records]
     return QueryResult.from_records(list(keys), rows, params=params)
+
+
+def _row(record: Any) -> tuple[Any, ...]:
+    return tuple([plain(v) for v in record.values()])
 
 
 #: Parameters an ad-hoc statement's ``$forks`` is derived from (every one given counts).
@@ -525,7 +567,11 @@ def run_query(store: GraphStore, name: str, /, **params: Any) -> QueryResult:
     """Run the named query ``name`` (see ``list_queries``) with type-checked parameters."""
     q = get_query(name)
     bound = q.bind(params)
-    res = run_cypher(store, q.text, **bound)
+    if q.split is not None:
+        from ontochron.queries.branches import run_split
+        res = run_split(store, q.text, q.split, bound)
+    else:
+        res = run_cypher(store, q.text, **bound)
     res.query = name
     return res
 

@@ -11,8 +11,12 @@
 // @column type  'Feature' for an alive feature, else the relationship type.
 // @column source  Concept name or feature index the row starts from.
 // @column target  Concept name or feature index it points to (null for 'Feature' rows).
-// Implementation note: the Feature branch is guarded by a WITH so that it costs nothing when
-// $types leaves it out; the relationship branches filter on $types after their index lookup.
+// @split type IN $types
+// Implementation note: ontochron runs each branch as its own statement, in one read
+// transaction with the rows of each packed into one list, and only the branches $types names
+// (the @split line above). Pasted as is, the guards do the same: the Feature branch's WITH
+// costs nothing when $types leaves it out; the relationship branches filter on $types after
+// their index lookup.
 WITH $types AS types
 WHERE types IS NULL OR 'Feature' IN types
 MATCH (f:Feature)
