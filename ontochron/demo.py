@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.ontology import OntologyConfig, analyze
 from ontochron.ontology.intervals import OPEN
 from ontochron.ontology.result import Ontology
-from ontochron.outputs import write_outputs
+from ontochron.outputs import OUTPUT_NAMES, write_outputs
 
 DIGIT_CONCEPT = "digit {}"
 PROBE_CONCEPT = "{}#{:04d}"  # class # row of the image in sklearn's load_digits()
@@ -142,6 +142,32 @@ def _clean_checkpoints(ckpt_dir: Path) -> None:
             p.unlink()
 
 
+# What the lineage stage writes (sae/, analysis-sae/, plots/demo-sae/): removed, by name only,
+# when a run with lineage off reuses the directory, so nothing stale looks like this run's.
+_SAE_FILES = ("cfg.json", "sae_weights.safetensors", "probe_activations.npz")
+_LINEAGE_PICTURES = ("lineage.png", "lineage.html", "drift.png", "drift.html", "plotly.min.js")
+
+
+def _remove_named(folder: Path, names: Iterable[str]) -> None:
+    """Unlink ``names`` in ``folder`` and the folder itself once empty (other files stay)."""
+    if not folder.is_dir():
+        return
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _clean_lineage_outputs(out: Path) -> None:
+    """Remove an earlier run's lineage-stage files from ``out`` (only the names it writes)."""
+    if (out / "sae").is_dir():
+        for old in (out / "sae").glob("step_*"):
+            _remove_named(old, _SAE_FILES)
+        _remove_named(out / "sae", ())
+    _remove_named(out / "analysis-sae", OUTPUT_NAMES)
+    _remove_named(out / "plots" / DEMO_SAE_RUN, _LINEAGE_PICTURES)
+
+
 def run_demo(out_dir: str | os.PathLike[str] = "demo-out", *, epochs: int = 16, seed: int = 0,
              quiet: bool = False, graph: bool = True, causal: bool = True, plots: bool = True,
              probes_per_class: int | None = 20, store: Any = None,
@@ -162,6 +188,8 @@ def run_demo(out_dir: str | os.PathLike[str] = "demo-out", *, epochs: int = 16, 
     t0 = time.perf_counter()
     data = load_digits_split(seed)
     _clean_checkpoints(ckpt_dir)
+    if not lineage:
+        _clean_lineage_outputs(out)
     with _status(con, quiet, f"training on {data.y_train.size} digits for {epochs} epochs"):
         records = train_demo_model(data, ckpt_dir, epochs=epochs, seed=seed)
     timings["train"] = time.perf_counter() - t0

@@ -157,3 +157,14 @@ def test_demo_draws_the_lineage_pictures_of_demo_sae(tmp_path: Path) -> None:
     out = con.export_text()
     assert "lineage flow and drift of run 'demo-sae'" in out
     assert str(pic_dir / "lineage.png") in out.replace("\n", "")
+    # the same directory again without the lineage stage: nothing of the earlier lineage
+    # stays behind to look like this run's, while a file of the user's is kept
+    keep = res.out_dir / "analysis-sae" / "my-notes.txt"
+    keep.write_text("mine\n", encoding="utf-8")
+    again = run_demo(tmp_path / "d", epochs=4, seed=0, quiet=True, graph=False, causal=False,
+                     plots=True, probes_per_class=2, lineage=False)
+    assert again.stages["lineage"] == {"status": "off"}
+    assert not (res.out_dir / "sae").exists()
+    assert not pic_dir.exists()
+    assert sorted(p.name for p in (res.out_dir / "analysis-sae").iterdir()) == ["my-notes.txt"]
+    assert 'href="#run-demo-sae"' not in (res.out_dir / "report.html").read_text("utf-8")
