@@ -33,7 +33,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_vs_reptimeline import generate  # noqa: E402
+from bench_vs_reptimeline import (  # noqa: E402
+    generate,
+    jaccard_extractor,
+    reptimeline_snapshots,
+)
 
 LIFECYCLE = ("births", "deaths", "connections", "phase_transitions")
 DISCOVERY = ("duals", "dependencies", "triads")
@@ -63,33 +67,14 @@ def run_cli(npz: Path, out: Path, structure_at: str) -> tuple[float, dict]:
 def run_reptimeline(n: int, f: int, t: int, seed: int, density: float,
                     structure_at: str) -> dict:
     """reptimeline's detectors in-process on the same codes; input building not timed."""
-    from reptimeline.core import ConceptSnapshot
     from reptimeline.discovery import BitDiscovery
-    from reptimeline.extractors.base import RepresentationExtractor
     from reptimeline.tracker import TimelineTracker
 
-    class Jaccard(RepresentationExtractor):
-        """Shared features = both bits 1 (reptimeline's CLI extractor behaviour)."""
-
-        def extract(self, checkpoint_path, concepts, device="cpu"):
-            raise NotImplementedError
-
-        def similarity(self, code_a, code_b):
-            a = {i for i, v in enumerate(code_a) if v == 1}
-            b = {i for i, v in enumerate(code_b) if v == 1}
-            return len(a & b) / len(a | b) if a | b else 1.0
-
-        def shared_features(self, code_a, code_b):
-            return [i for i in range(min(len(code_a), len(code_b)))
-                    if code_a[i] == 1 and code_b[i] == 1]
-
-    snaps = [ConceptSnapshot(step=s, codes=dict(zip(c, x.toarray().astype(np.int64).tolist(),
-                                                    strict=True)))
-             for s, c, x in generate(n, f, t, seed, density)]
+    snaps = reptimeline_snapshots(n, f, t, seed, density)
     res: dict = {}
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         t0 = time.perf_counter()
-        timeline = TimelineTracker(Jaccard()).analyze(snaps)
+        timeline = TimelineTracker(jaccard_extractor()).analyze(snaps)
         res["tracker_s"] = time.perf_counter() - t0
         if structure_at == "last":
             t1 = time.perf_counter()

@@ -55,11 +55,12 @@ def make_run(root: Path, n: int, d: int, steps: int, seed: int = 0) -> list[np.n
     return decs
 
 
-def bound(decs: list[np.ndarray], block_bytes: int = 1 << 27) -> float:
-    """Seconds for the consecutive cosine products alone (normalise + blockwise matmul)."""
+def bound(decs, block_bytes: int = 1 << 27, prep=unit) -> float:
+    """Seconds for the consecutive products alone: ``prep`` (default: normalise rows) of both
+    sides, then a blockwise matmul."""
     t0 = time.perf_counter()
     for A, B in zip(decs, decs[1:], strict=False):
-        A, B = unit(A), unit(B)
+        A, B = prep(A), prep(B)
         rows = max(1, block_bytes // (4 * B.shape[0]))
         for s in range(0, A.shape[0], rows):
             S = A[s:s + rows] @ B.T

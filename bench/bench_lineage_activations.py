@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_lineage import bound  # noqa: E402
+
 
 def make_codes(C: int, F: int, steps: int, density: float = 0.05, seed: int = 0
                ) -> np.ndarray:
@@ -52,18 +55,6 @@ def centred_unit(X: np.ndarray) -> np.ndarray:
     return Z / np.where(n > 0, n, 1)
 
 
-def bound(codes: np.ndarray, block_bytes: int = 1 << 27) -> float:
-    """Seconds for the consecutive pattern products alone (centre + blockwise matmul)."""
-    t0 = time.perf_counter()
-    for A, B in zip(codes, codes[1:], strict=False):
-        A, B = centred_unit(A), centred_unit(B)
-        rows = max(1, block_bytes // (4 * B.shape[0]))
-        for s in range(0, A.shape[0], rows):
-            S = A[s:s + rows] @ B.T
-            S[0, 0]  # keep the product
-    return time.perf_counter() - t0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--features", type=int, default=4096)
@@ -80,7 +71,7 @@ def main() -> None:
         np.savez(path, steps=np.arange(args.steps) * 1000,
                  concepts=np.array([f"c{i}" for i in range(args.concepts)]), codes=codes)
         with threadpool_limits(args.threads):
-            b = bound(codes)
+            b = bound(codes, prep=centred_unit)
         del codes
         t0 = time.perf_counter()
         res = subprocess.run([sys.executable, "-m", "ontochron", "lineage", str(path),

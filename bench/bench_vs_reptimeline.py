@@ -85,15 +85,9 @@ def run_ontochron(n: int, f: int, t: int, seed: int, density: float = DENSITY
     return res
 
 
-def run_reptimeline_child(n: int, f: int, t: int, seed: int, density: float = DENSITY) -> None:
-    """Child process: build reptimeline snapshots, time its detectors, print JSON."""
-    import contextlib
-    import io
-
-    from reptimeline.core import ConceptSnapshot
-    from reptimeline.discovery import BitDiscovery
+def jaccard_extractor():
+    """reptimeline's CLI extractor behaviour: shared features = both bits 1."""
     from reptimeline.extractors.base import RepresentationExtractor
-    from reptimeline.tracker import TimelineTracker
 
     class Jaccard(RepresentationExtractor):
         def extract(self, checkpoint_path, concepts, device="cpu"):
@@ -108,14 +102,31 @@ def run_reptimeline_child(n: int, f: int, t: int, seed: int, density: float = DE
             return [i for i in range(min(len(code_a), len(code_b)))
                     if code_a[i] == 1 and code_b[i] == 1]
 
-    snaps = []
-    for s, c, x in generate(n, f, t, seed, density):
-        rows = x.toarray().astype(np.int64).tolist()
-        snaps.append(ConceptSnapshot(step=s, codes=dict(zip(c, rows, strict=True))))
+    return Jaccard()
+
+
+def reptimeline_snapshots(n: int, f: int, t: int, seed: int, density: float = DENSITY) -> list:
+    """The codes of :func:`generate` as reptimeline ConceptSnapshots (lists of ints)."""
+    from reptimeline.core import ConceptSnapshot
+
+    return [ConceptSnapshot(step=s, codes=dict(zip(c, x.toarray().astype(np.int64).tolist(),
+                                                   strict=True)))
+            for s, c, x in generate(n, f, t, seed, density)]
+
+
+def run_reptimeline_child(n: int, f: int, t: int, seed: int, density: float = DENSITY) -> None:
+    """Child process: build reptimeline snapshots, time its detectors, print JSON."""
+    import contextlib
+    import io
+
+    from reptimeline.discovery import BitDiscovery
+    from reptimeline.tracker import TimelineTracker
+
+    snaps = reptimeline_snapshots(n, f, t, seed, density)
     print(json.dumps({"built": True}), flush=True)
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        timeline = TimelineTracker(Jaccard()).analyze(snaps)
+        timeline = TimelineTracker(jaccard_extractor()).analyze(snaps)
         t1 = time.perf_counter()
         report = BitDiscovery().discover(snaps[-1], timeline=timeline)
     t2 = time.perf_counter()
