@@ -34,6 +34,7 @@ class Dictionary:
     k: int | None = None                 # topk
     r_mag: np.ndarray | None = None      # gated: magnitude scale (log)
     b_mag: np.ndarray | None = None      # gated: magnitude bias
+    normalize: str = "none"              # SAELens normalize_activations, applied to inputs
     layout: str = "saelens"
     path: str | None = None
     cfg: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +55,10 @@ class Dictionary:
         if x.ndim != 2 or x.shape[1] != self.d_in:
             raise InputError(f"inputs must have shape (n, {self.d_in}), got {x.shape}",
                              self.path)
+        if self.normalize != "none":
+            from ontochron.ingest.extractors import normalize_sae_input
+
+            x = normalize_sae_input(x, self.normalize)
         if self.pre_bias is not None:
             x = x - self.pre_bias
         return x @ self.W_enc + self.b_enc
@@ -167,17 +172,21 @@ def _pos_int(cfg: dict[str, Any], keys: tuple[str, ...], path: Path) -> int | No
 # ----------------------------------------------------------------------------- the layouts
 
 def _saelens(root: Path) -> Dictionary:
+    from ontochron.ingest.extractors import SAE_NORMALIZATIONS
+    from ontochron.ingest.saelens import infer_architecture
+
     cfg_path = root / "cfg.json"
     cfg = _json(cfg_path)
-    arch = cfg.get("architecture")
-    if arch is None:
-        act = cfg.get("activation_fn_str", cfg.get("activation_fn", "relu"))
-        arch = "topk" if act == "topk" else "standard"
+    wpath = root / "sae_weights.safetensors"
+    t = _Tensors(_safetensors(wpath), wpath)
+    arch = infer_architecture(cfg, t.t)
     if arch not in ARCHITECTURES:
         raise InputError(f"unsupported architecture {arch!r} (supported: "
                          f"{', '.join(ARCHITECTURES)})", cfg_path)
-    wpath = root / "sae_weights.safetensors"
-    t = _Tensors(_safetensors(wpath), wpath)
+    norm = cfg.get("normalize_activations") or "none"
+    if norm not in SAE_NORMALIZATIONS:
+        raise InputError(f"unsupported normalize_activations {norm!r} (supported: "
+                         f"{', '.join(SAE_NORMALIZATIONS)})", cfg_path)
     W_dec = t.matrix("W_dec")
     n, d = W_dec.shape
     for key, want in (("d_in", d), ("d_sae", n)):
@@ -191,7 +200,8 @@ def _saelens(root: Path) -> Dictionary:
     if arch == "gated":
         return Dictionary(W_dec, W_enc, t.get("b_gate", (n,)), b_dec, "gated", pre,
                           r_mag=t.get("r_mag", (n,)), b_mag=t.get("b_mag", (n,)),
-                          layout="saelens", path=os.fspath(root), cfg=cfg)
+                          normalize=str(norm), layout="saelens", path=os.fspath(root),
+                          cfg=cfg)
     b_enc = t.get("b_enc", (n,))
     thr = t.get("threshold", (n,)) if arch == "jumprelu" else None
     k = None
@@ -201,8 +211,8 @@ def _saelens(root: Path) -> Dictionary:
         if k is None:
             raise InputError("topk architecture needs k (cfg 'k' or activation_fn_kwargs.k)",
                              cfg_path)
-    return Dictionary(W_dec, W_enc, b_enc, b_dec, str(arch), pre, thr, k, layout="saelens",
-                      path=os.fspath(root), cfg=cfg)
+    return Dictionary(W_dec, W_enc, b_enc, b_dec, str(arch), pre, thr, k, normalize=str(norm),
+                      layout="saelens", path=os.fspath(root), cfg=cfg)
 
 
 def _sparsify(root: Path) -> Dictionary:

@@ -57,6 +57,19 @@ def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
     return mask & (values > 0)
 
 
+def normalize_sae_input(x: np.ndarray, how: str) -> np.ndarray:
+    """SAELens' ``normalize_activations`` of an (n, d_in) batch. SAELens applies these at
+    run time; "expected_average_only_in" is a fixed factor that SAELens folds into the weights
+    when loading, so it is the identity here too."""
+    if how == "constant_norm_rescale":
+        norm = np.linalg.norm(x, axis=1, keepdims=True)
+        return x * (np.sqrt(x.shape[1]) / np.where(norm == 0, 1.0, norm))
+    if how == "layer_norm":
+        x = x - x.mean(axis=1, keepdims=True)
+        return x / (x.std(axis=1, ddof=1, keepdims=True) + 1e-5)
+    return x
+
+
 class SAEExtractor(Extractor):
     """Sparse autoencoder features: ``f = act((x - b_dec) @ W_enc + b_enc)``.
 
@@ -137,15 +150,7 @@ class SAEExtractor(Extractor):
         return cls(w.W_enc, w.b_enc, w.b_dec, **kwargs)
 
     def _normalize(self, x: np.ndarray) -> np.ndarray:
-        # SAELens applies these at run time; "expected_average_only_in" is a fixed factor that
-        # SAELens folds into the weights when loading, so it is the identity here too.
-        if self.normalize_activations == "constant_norm_rescale":
-            norm = np.linalg.norm(x, axis=1, keepdims=True)
-            return x * (np.sqrt(self.d_in) / np.where(norm == 0, 1.0, norm))
-        if self.normalize_activations == "layer_norm":
-            x = x - x.mean(axis=1, keepdims=True)
-            return x / (x.std(axis=1, ddof=1, keepdims=True) + 1e-5)
-        return x
+        return normalize_sae_input(x, self.normalize_activations)
 
     def pre_activations(self, x: Any) -> np.ndarray:
         """``(x - b_dec) @ W_enc + b_enc`` (n_inputs, d_sae); on ``device`` with torch if set."""

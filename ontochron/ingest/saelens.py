@@ -80,11 +80,19 @@ def _read_tensors(path: Path) -> dict[str, np.ndarray]:
         raise InputError(f"cannot read safetensors weights: {exc}", path) from None
 
 
-def _architecture(cfg: dict[str, Any], tensors: dict[str, np.ndarray], path: Path) -> str:
+def infer_architecture(cfg: dict[str, Any], tensor_names: Any) -> Any:
+    """The SAELens ``architecture`` of a cfg; older configs have only ``activation_fn_str``:
+    ``topk``, else ``jumprelu`` when the weights hold a ``threshold``, else ``standard``.
+    Shared by the extractor's and the lineage's SAELens readers so both encode alike."""
     arch = cfg.get("architecture")
-    if arch is None:  # older SAELens configs: only activation_fn_str
+    if arch is None:
         act = cfg.get("activation_fn_str", cfg.get("activation_fn", "relu"))
-        arch = "topk" if act == "topk" else "jumprelu" if "threshold" in tensors else "standard"
+        arch = "topk" if act == "topk" else "jumprelu" if "threshold" in tensor_names else "standard"
+    return arch
+
+
+def _architecture(cfg: dict[str, Any], tensors: dict[str, np.ndarray], path: Path) -> str:
+    arch = infer_architecture(cfg, tensors)
     if arch not in ARCHITECTURES:
         raise InputError(f"unsupported SAE architecture {arch!r} (supported: "
                          f"{', '.join(ARCHITECTURES)})", path)

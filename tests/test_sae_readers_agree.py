@@ -1,0 +1,76 @@
+"""The extractor's SAELens reader (``SAEExtractor.from_saelens``, used by ``ingest`` with an
+SAE) and the lineage's (``load_dictionary``, used to encode probe activations in lineage
+space) read the same folder into the same encoding: architecture inferred alike from older
+configs, ``normalize_activations`` applied by both."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ontochron.errors import InputError
+from ontochron.ingest.dictionaries import load_dictionary
+from ontochron.ingest.extractors import SAEExtractor
+from tests.lineage_planted import write_saelens
+
+D, N = 16, 40
+
+
+def _folder(tmp_path, arch, cfg_update=None, drop=()):
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((N, D)).astype(np.float32)
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    extra = {"threshold": np.full(N, 0.3, np.float32)} if arch == "jumprelu" else {}
+    folder = write_saelens(tmp_path / "sae", W, arch=arch, k=5, **extra)
+    cfg = json.loads((folder / "cfg.json").read_text())
+    cfg.update(cfg_update or {})
+    for key in drop:
+        cfg.pop(key, None)
+    (folder / "cfg.json").write_text(json.dumps(cfg))
+    return folder
+
+
+CASES = {
+    "standard": ("standard", {}, ()),
+    "topk": ("topk", {}, ()),
+    "jumprelu": ("jumprelu", {}, ()),
+    # older SAELens configs: no "architecture", a threshold tensor means JumpReLU
+    "jumprelu, older cfg": ("jumprelu", {"activation_fn_str": "relu"}, ("architecture",)),
+    "constant_norm_rescale": ("standard", {"normalize_activations": "constant_norm_rescale"},
+                              ()),
+    "layer_norm": ("standard", {"normalize_activations": "layer_norm"}, ()),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_both_readers_encode_alike(tmp_path, case):
+    arch, update, drop = CASES[case]
+    folder = _folder(tmp_path, arch, update, drop)
+    x = np.random.default_rng(0).standard_normal((50, D)).astype(np.float32) * 3 + 0.5
+    dic = load_dictionary(folder)
+    ext = SAEExtractor.from_saelens(folder)
+    assert dic.architecture == arch
+    f_dic = dic.encode(x)
+    f_ext = ext.features(x)
+    on = f_ext > 0
+    assert 0 < on.mean() < 1                      # the case encodes something non-trivial
+    np.testing.assert_array_equal(f_dic > 0, on)
+    np.testing.assert_allclose(f_dic[on], f_ext[on], rtol=1e-4, atol=1e-4)
+
+
+def test_normalization_changes_the_encoding(tmp_path):
+    """The normalization cases above are not vacuous: without it the codes differ."""
+    x = np.random.default_rng(0).standard_normal((50, D)).astype(np.float32) * 3 + 0.5
+    plain = load_dictionary(_folder(tmp_path / "a", "standard")).encode(x)
+    normed = load_dictionary(_folder(tmp_path / "b", "standard",
+                                     {"normalize_activations": "layer_norm"})).encode(x)
+    assert not np.array_equal(plain > 0, normed > 0)
+
+
+def test_unknown_normalization_refused(tmp_path):
+    folder = _folder(tmp_path, "standard", {"normalize_activations": "whiten"})
+    with pytest.raises(InputError, match="normalize_activations") as err:
+        load_dictionary(folder)
+    assert "cfg.json" in str(err.value)
