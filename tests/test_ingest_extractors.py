@@ -190,8 +190,11 @@ def test_saelens_errors(tmp_path):
     with pytest.raises(InputError, match="'threshold'"):
         load_saelens(jr)
     gated = _sae_folder(tmp_path / "g", {**cfg, "architecture": "gated"}, _weights())
-    with pytest.raises(InputError, match="unsupported SAE architecture 'gated'"):
+    with pytest.raises(InputError, match="missing tensor 'b_gate'"):  # gated: b_gate, r_mag, b_mag
         load_saelens(gated)
+    other = _sae_folder(tmp_path / "o", {**cfg, "architecture": "matryoshka"}, _weights())
+    with pytest.raises(InputError, match="unsupported SAE architecture 'matryoshka'"):
+        load_saelens(other)
     nok = _sae_folder(tmp_path / "k", {**cfg, "architecture": "topk"}, _weights())
     with pytest.raises(InputError, match="integer k"):
         load_saelens(nok)

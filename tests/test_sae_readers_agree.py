@@ -23,6 +23,9 @@ def _folder(tmp_path, arch, cfg_update=None, drop=()):
     W = rng.standard_normal((N, D)).astype(np.float32)
     W /= np.linalg.norm(W, axis=1, keepdims=True)
     extra = {"threshold": np.full(N, 0.3, np.float32)} if arch == "jumprelu" else {}
+    if arch == "gated":  # non-trivial magnitude path: scale and bias differ per latent
+        extra = {"r_mag": rng.normal(0, 0.5, N).astype(np.float32),
+                 "b_mag": rng.normal(0, 0.3, N).astype(np.float32)}
     folder = write_saelens(tmp_path / "sae", W, arch=arch, k=5, **extra)
     cfg = json.loads((folder / "cfg.json").read_text())
     cfg.update(cfg_update or {})
@@ -36,6 +39,7 @@ CASES = {
     "standard": ("standard", {}, ()),
     "topk": ("topk", {}, ()),
     "jumprelu": ("jumprelu", {}, ()),
+    "gated": ("gated", {}, ()),
     # older SAELens configs: no "architecture", a threshold tensor means JumpReLU
     "jumprelu, older cfg": ("jumprelu", {"activation_fn_str": "relu"}, ("architecture",)),
     "constant_norm_rescale": ("standard", {"normalize_activations": "constant_norm_rescale"},
@@ -74,3 +78,19 @@ def test_unknown_normalization_refused(tmp_path):
     with pytest.raises(InputError, match="normalize_activations") as err:
         load_dictionary(folder)
     assert "cfg.json" in str(err.value)
+
+
+def test_gated_follows_saelens_formula(tmp_path):
+    """Gated SAE as SAELens encodes it, from the tensors on disk: gate on hidden_pre + b_gate,
+    magnitude relu(hidden_pre * exp(r_mag) + b_mag), hidden_pre = (x - b_dec) @ W_enc."""
+    from safetensors.numpy import load_file
+
+    folder = _folder(tmp_path, "gated")
+    t = load_file(str(folder / "sae_weights.safetensors"))
+    x = np.random.default_rng(1).standard_normal((30, D)).astype(np.float32) * 3
+    hidden = (x - t["b_dec"]) @ t["W_enc"]
+    want = np.where(hidden + t["b_gate"] > 0,
+                    np.maximum(hidden * np.exp(t["r_mag"]) + t["b_mag"], 0), 0)
+    assert 0 < (want > 0).mean() < 1
+    got = SAEExtractor.from_saelens(folder).features(x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

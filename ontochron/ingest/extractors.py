@@ -16,7 +16,7 @@ import numpy as np
 from ontochron.errors import InputError
 from ontochron.ingest.extractor import Extractor, as_numpy
 
-SAE_ACTIVATIONS = ("relu", "jumprelu", "topk")
+SAE_ACTIVATIONS = ("relu", "jumprelu", "topk", "gated")
 SAE_NORMALIZATIONS = ("none", "expected_average_only_in", "constant_norm_rescale", "layer_norm")
 
 
@@ -75,8 +75,9 @@ class SAEExtractor(Extractor):
 
     Code rule: with ``topk=k`` a feature is on when it is among the k largest positive ``f``
     of that input (ties -> lower index); otherwise when ``f > threshold``. ``continuous`` is
-    ``f``. ``activation`` is ``"relu"``, ``"jumprelu"`` (``relu(pre) * (pre > jump_threshold)``)
-    or ``"topk"`` (keep the k largest pre-activations, then relu), as in SAELens.
+    ``f``. ``activation`` is ``"relu"``, ``"jumprelu"`` (``relu(pre) * (pre > jump_threshold)``),
+    ``"topk"`` (keep the k largest pre-activations, then relu) or ``"gated"`` (``b_enc`` is the
+    gate bias: ``(pre > 0) * relu((pre - b_enc) * exp(r_mag) + b_mag)``), as in SAELens.
     """
 
     name = "sae"
@@ -84,7 +85,8 @@ class SAEExtractor(Extractor):
     def __init__(self, W_enc: Any, b_enc: Any, b_dec: Any = None, *, W_dec: Any = None,
                  topk: int | None = None, threshold: float = 0.0, activation: str = "relu",
                  jump_threshold: Any = None, apply_b_dec_to_input: bool = True,
-                 normalize_activations: str = "none", device: Any = None) -> None:
+                 normalize_activations: str = "none", device: Any = None,
+                 r_mag: Any = None, b_mag: Any = None) -> None:
         w = as_numpy(W_enc)
         # compute in float64 only when the weights are float64; SAEs are usually float32
         self.dtype = np.float64 if w.dtype == np.float64 else np.float32
@@ -113,6 +115,12 @@ class SAEExtractor(Extractor):
                                    else self._vector(jt, self.d_sae, "jump_threshold"))
         else:
             self.jump_threshold = None
+        self.r_mag = self.b_mag = None
+        if activation == "gated":
+            if r_mag is None or b_mag is None:
+                raise InputError("activation='gated' needs r_mag and b_mag")
+            self.r_mag = self._vector(r_mag, self.d_sae, "r_mag")
+            self.b_mag = self._vector(b_mag, self.d_sae, "b_mag")
         if normalize_activations not in SAE_NORMALIZATIONS:
             raise InputError(f"normalize_activations must be one of {SAE_NORMALIZATIONS}, "
                              f"got {normalize_activations!r}")
@@ -140,8 +148,10 @@ class SAEExtractor(Extractor):
             "W_dec": w.W_dec, "apply_b_dec_to_input": w.apply_b_dec_to_input,
             "normalize_activations": w.normalize_activations,
             "activation": {"standard": "relu", "jumprelu": "jumprelu",
-                           "topk": "topk"}[w.architecture],
+                           "topk": "topk", "gated": "gated"}[w.architecture],
         }
+        if w.architecture == "gated":
+            kwargs.update(r_mag=w.r_mag, b_mag=w.b_mag)
         if w.architecture == "jumprelu":
             kwargs["jump_threshold"] = w.threshold
         if w.architecture == "topk":
@@ -173,6 +183,9 @@ class SAEExtractor(Extractor):
             return np.maximum(pre, 0.0)
         if self.activation == "jumprelu":
             return np.maximum(pre, 0.0) * (pre > self.jump_threshold)
+        if self.activation == "gated":
+            mag = np.maximum((pre - self.b_enc) * np.exp(self.r_mag) + self.b_mag, 0.0)
+            return np.where(pre > 0, mag, 0.0).astype(pre.dtype)
         assert self.topk is not None
         return np.where(topk_mask(pre, self.topk), pre, 0.0)
 

@@ -16,7 +16,7 @@ from ontochron.errors import InputError
 CFG_FILENAME = "cfg.json"
 WEIGHTS_FILENAME = "sae_weights.safetensors"
 SPARSITY_FILENAME = "sparsity.safetensors"  # feature firing rates, not weights
-ARCHITECTURES = ("standard", "jumprelu", "topk")
+ARCHITECTURES = ("standard", "jumprelu", "topk", "gated")
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,18 @@ class SAEWeights:
     """An SAE's weights (float32 numpy) and the config fields that change its encoding."""
 
     W_enc: np.ndarray  # (d_in, d_sae)
-    b_enc: np.ndarray  # (d_sae,)
+    b_enc: np.ndarray  # (d_sae,); gated: the gate bias b_gate
     W_dec: np.ndarray  # (d_sae, d_in)
     b_dec: np.ndarray  # (d_in,)
-    architecture: str  # "standard" | "jumprelu" | "topk"
+    architecture: str  # "standard" | "jumprelu" | "topk" | "gated"
     threshold: np.ndarray | None = None  # (d_sae,), jumprelu only
     k: int | None = None  # topk only
     apply_b_dec_to_input: bool = True
     normalize_activations: str = "none"
     cfg: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    r_mag: np.ndarray | None = None  # (d_sae,), gated only: log magnitude scale
+    b_mag: np.ndarray | None = None  # (d_sae,), gated only: magnitude bias
 
     @property
     def d_in(self) -> int:
@@ -118,10 +120,13 @@ def load_saelens(folder: str | os.PathLike[str]) -> SAEWeights:
     wpath = _weights_file(root)
     tensors = _read_tensors(wpath)
     arch = _architecture(cfg, tensors, cfg_path)
-    expected = {"W_enc": (d_in, d_sae), "b_enc": (d_sae,), "W_dec": (d_sae, d_in),
+    bias = "b_gate" if arch == "gated" else "b_enc"
+    expected = {"W_enc": (d_in, d_sae), bias: (d_sae,), "W_dec": (d_sae, d_in),
                 "b_dec": (d_in,)}
     if arch == "jumprelu":
         expected["threshold"] = (d_sae,)
+    if arch == "gated":
+        expected.update(r_mag=(d_sae,), b_mag=(d_sae,))
     for name, shape in expected.items():
         if name not in tensors:
             raise InputError(f"missing tensor {name!r} (found: {sorted(tensors)})", wpath)
@@ -140,7 +145,9 @@ def load_saelens(folder: str | os.PathLike[str]) -> SAEWeights:
     norm = cfg.get("normalize_activations") or "none"
     if norm not in ("none", "expected_average_only_in", "constant_norm_rescale", "layer_norm"):
         raise InputError(f"unsupported normalize_activations {norm!r}", cfg_path)
-    return SAEWeights(tensors["W_enc"], tensors["b_enc"], tensors["W_dec"], tensors["b_dec"],
+    gated = arch == "gated"
+    return SAEWeights(tensors["W_enc"], tensors[bias], tensors["W_dec"], tensors["b_dec"],
                       arch, tensors.get("threshold") if arch == "jumprelu" else None, k,
                       bool(cfg.get("apply_b_dec_to_input", True)), str(norm), cfg,
-                      os.fspath(root))
+                      os.fspath(root), tensors["r_mag"] if gated else None,
+                      tensors["b_mag"] if gated else None)
