@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,13 @@ class Planted:
 
     decoders: list[np.ndarray] = field(default_factory=list)
     truth: list[dict[str, set]] = field(default_factory=list)
+
+
+def csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a CSV file the lineage commands wrote."""
+    with open(path, newline="") as fh:
+        r = csv.reader(fh)
+        return next(r), list(r)
 
 
 def true_links(src: list[tuple[str, tuple]], pos: np.ndarray, new_pos: np.ndarray,

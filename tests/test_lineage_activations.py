@@ -4,7 +4,6 @@ few concepts, the CLI file contract and bad input."""
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.lineage.activations import masked_pearson, permutation_null
 from ontochron.lineage.pipeline import activation_lineage, lineage_of, load_aligned
 from ontochron.lineage.result import Lineage
-from tests.lineage_planted import WRITERS, check_recovery, true_links
+from tests.lineage_planted import WRITERS, check_recovery, csv_rows, true_links
 from tests.lineage_planted import planted as planted_decoders
 
 STEPS = [0, 1000, 2000, 3000]
@@ -257,12 +256,6 @@ def test_constant_columns_are_never_linked():
     assert 0 in pred["death"] and {0, 1} <= pred["birth"]
 
 
-def _rows(path):
-    with open(path, newline="") as fh:
-        r = csv.reader(fh)
-        return next(r), list(r)
-
-
 @pytest.fixture(scope="module")
 def codes_file(tmp_path_factory):
     p = planted_codes(seed=2)
@@ -278,9 +271,9 @@ def test_cli_file_contract(codes_file, tmp_path, capsys):
     assert main(["lineage", str(path), "--match-on", "activations", "--out", str(out),
                  "--quiet"]) == 0
     assert capsys.readouterr().err == ""
-    header, rows = _rows(out / "lineage.csv")
+    header, rows = csv_rows(out / "lineage.csv")
     assert header == ["step", "index", "feature"] and len(rows) == 4 * 80
-    header, events = _rows(out / "lineage_events.csv")
+    header, events = csv_rows(out / "lineage_events.csv")
     assert header == ["kind", "step", "source", "target"]
     assert {r[0] for r in events} == {"birth", "death", "split", "merge"}
     s = json.loads((out / "summary.json").read_text())

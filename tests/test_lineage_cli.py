@@ -3,7 +3,6 @@ and bad input giving one message, exit code 2 and nothing written."""
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -15,15 +14,9 @@ from ontochron.cli import main
 from ontochron.lineage.build import build_lineage
 from ontochron.lineage.files import read_lineage
 from ontochron.lineage.match import unit_rows
-from tests.lineage_planted import WRITERS, _drift, _unit, planted
+from tests.lineage_planted import WRITERS, _drift, _unit, csv_rows, planted
 
 LAYOUT_CYCLE = ["saelens", "sparsify", "dictionary_learning", "gemmascope"]
-
-
-def _rows(path):
-    with open(path, newline="") as fh:
-        r = csv.reader(fh)
-        return next(r), list(r)
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +33,10 @@ def test_lineage_cli_file_contract(run_dir, tmp_path, capsys):
     out = tmp_path / "lin"
     assert main(["lineage", str(root), "--out", str(out), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
-    header, rows = _rows(out / "lineage.csv")
+    header, rows = csv_rows(out / "lineage.csv")
     assert header == ["step", "index", "feature"]
     assert len(rows) == sum(W.shape[0] for W in p.decoders)
-    header, events = _rows(out / "lineage_events.csv")
+    header, events = csv_rows(out / "lineage_events.csv")
     assert header == ["kind", "step", "source", "target"]
     kinds = {r[0] for r in events}
     assert kinds == {"birth", "death", "split", "merge"}
@@ -51,7 +44,7 @@ def test_lineage_cli_file_contract(run_dir, tmp_path, capsys):
         assert (src == "") == (kind == "birth") and (tgt == "") == (kind == "death")
         if kind == "birth" and step == "0":
             assert int(tgt) < p.decoders[0].shape[0]
-    header, drift = _rows(out / "drift.csv")
+    header, drift = csv_rows(out / "drift.csv")
     assert header == ["step", "feature", "index", "cos_prev", "cos_first"]
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["counts"]) == {"birth", "death", "split", "merge", "continue"}
@@ -120,7 +113,7 @@ def test_compare_cli_contract(tmp_path):
     out = tmp_path / "cmp"
     assert main(["compare", str(tmp_path / "sae_a"), str(tmp_path / "sae_b"), "--out",
                  str(out), "--quiet"]) == 0
-    header, rows = _rows(out / "matches.csv")
+    header, rows = csv_rows(out / "matches.csv")
     assert header == ["a", "b", "cosine", "kind"]
     got = {(int(a), int(b), k) for a, b, _, k in rows}
     expect = {(i, int(pos[i - 5]), "same") for i in range(5, 60)}
