@@ -77,6 +77,13 @@ def write_lineage(lineage: Lineage, out_dir: str | os.PathLike[str],
     return atomic_dir(out_dir, set(LINEAGE_FILES) | {"summary.json"}, fill)
 
 
+def _groups(pos: np.ndarray, n: int) -> list[np.ndarray]:
+    """Row numbers per checkpoint position 0..n-1, in file order."""
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(n + 1))
+    return [order[bounds[t]:bounds[t + 1]] for t in range(n)]
+
+
 def _per_step(steps: np.ndarray, col: np.ndarray, path: Path) -> np.ndarray:
     """Checkpoint position of each row's step; a step not in the summary is an error."""
     pos = np.searchsorted(steps, col)
@@ -113,17 +120,23 @@ def read_lineage(directory: str | os.PathLike[str]) -> Lineage:
     m, dr = tabs.members, tabs.drift
     mt = _per_step(steps, m["step"], d / "lineage.csv")
     dt = _per_step(steps, dr["step"], d / "drift.csv")
-    for t, n in enumerate(latents):  # one vectorised assignment per checkpoint
-        for name, sel, idx in (("lineage.csv", mt == t, m["index"]),
-                               ("drift.csv", dt == t, dr["index"])):
-            if (idx[sel] >= n).any():
-                raise InputError(f"index {int(idx[sel].max())} at step {int(steps[t])} is "
-                                 f"beyond the summary's {n} latents", d / name)
-        sel = mt == t
-        features[t][m["index"][sel]] = m["feature"][sel]
-        sel = dt == t
-        cos_prev[t][dr["index"][sel]] = dr["cos_prev"][sel]
-        cos_first[t][dr["index"][sel]] = dr["cos_first"][sel]
+    n_at = np.asarray(latents, dtype=np.int64)
+    bad_at = []  # (checkpoint, file order, file, index column, rows) of out-of-range indices
+    for order, (name, pos, idx) in enumerate((("lineage.csv", mt, m["index"]),
+                                              ("drift.csv", dt, dr["index"]))):
+        bad = idx >= n_at[pos]
+        if bad.any():
+            bad_at.append((int(pos[bad].min()), order, name, idx, pos))
+    if bad_at:  # the first checkpoint with one, lineage.csv before drift.csv
+        t, _, name, idx, pos = min(bad_at, key=lambda b: b[:2])
+        raise InputError(f"index {int(idx[pos == t].max())} at step {int(steps[t])} is "
+                         f"beyond the summary's {latents[t]} latents", d / name)
+    # rows grouped by checkpoint once (a stable sort), one vectorised assignment per group
+    for t, rows in enumerate(_groups(mt, steps.size)):
+        features[t][m["index"][rows]] = m["feature"][rows]
+    for t, rows in enumerate(_groups(dt, steps.size)):
+        cos_prev[t][dr["index"][rows]] = dr["cos_prev"][rows]
+        cos_first[t][dr["index"][rows]] = dr["cos_first"][rows]
     k = tabs.links
     cosines = {(str(a), int(b), int(c), int(e)): None if np.isnan(x) else float(x)
                for a, b, c, e, x in zip(k["kind"], k["step"], k["source"], k["target"],
