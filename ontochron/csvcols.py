@@ -20,6 +20,9 @@ def read_columns(path: Path) -> Columns:
     a row whose field count differs from the header's is an error naming the row."""
     if not path.exists():
         return {}
+    fast = _read_with_pyarrow(path)
+    if fast is not None:
+        return fast
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)
@@ -33,6 +36,30 @@ def read_columns(path: Path) -> Columns:
                          f"{len(header)}", path)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     return {name: list(col) for name, col in zip(header, columns, strict=True)}
+
+
+def _read_with_pyarrow(path: Path) -> Columns | None:
+    """The same columns through pyarrow's CSV reader (an optional extra, several times faster
+    on million-row lineage files); None when pyarrow is absent or the file is anything but
+    well formed, so the csv-module path reads it and words the error."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:
+        return None
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if not header or len(set(header)) != len(header):
+            return None
+        table = pa_csv.read_csv(
+            str(path), convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header}))
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException):
+        return None
+    if table.column_names != header:
+        return None
+    return {name: table.column(name).to_pylist() for name in header}
 
 
 def pick_column(cols: Columns, names: tuple[str, ...], path: Path,
