@@ -20,3 +20,7 @@ class InputError(OntochronError):
 
 class StoreError(OntochronError):
     """The graph store could not be reached, started, or written."""
+
+
+class ClusterError(OntochronError):
+    """The Dask scheduler could not be reached, or went away during a run."""

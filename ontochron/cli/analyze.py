@@ -46,8 +46,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:n] for the heavy products")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="threads testing checkpoints in parallel (default: usable CPUs, up "
-                        "to 8; results do not depend on it)")
+                   help="threads testing checkpoints in parallel, or with --scheduler local "
+                        "the worker processes (default: usable CPUs, up to 8; results do "
+                        "not depend on it)")
+    from ontochron.cli.options import add_scheduler_arguments
+
+    add_scheduler_arguments(p, workers=False)
     add_threshold_arguments(p)
     from ontochron.cli.lineage import add_lineage_arguments
 
@@ -138,15 +142,27 @@ def print_power_notes(summary: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, analyze, write; print a summary table unless --quiet."""
-    from ontochron.cli.lineage import lineage_options, print_power_notes
-    from ontochron.lineage.pipeline import load_aligned
-    from ontochron.ontology.analyze import analyze
+    from ontochron.cli.options import cluster_from_args
     from ontochron.outputs import write_outputs
 
     config = ontology_config(args)
+    with cluster_from_args(args) as cluster:
+        ontology, lineage = _load_and_analyze(args, config, cluster)
+    paths = write_outputs(ontology, args.out, parquet=args.parquet, lineage=lineage)
+    if not args.quiet:
+        _print_summary(ontology.summary, paths)
+    return 0
+
+
+def _load_and_analyze(args: argparse.Namespace, config: Any, cluster: Any) -> tuple[Any, Any]:
+    """(ontology, lineage or None) of the source, on ``cluster`` when given."""
+    from ontochron.cli.lineage import lineage_options, print_power_notes
+    from ontochron.lineage.pipeline import load_aligned
+    from ontochron.ontology.analyze import analyze
+
     stack, lineage, _ = load_aligned(args.source, format=args.format,
                                      step_pattern=args.step_pattern, progress=not args.quiet,
-                                     **lineage_options(args))
+                                     scheduler=cluster, **lineage_options(args))
     if not args.quiet:
         print(f"loaded {stack.n_steps} checkpoints, {stack.n_concepts} concepts, "
               f"{stack.n_features} features", file=sys.stderr)
@@ -159,8 +175,5 @@ def run(args: argparse.Namespace) -> int:
                       f"{k} {v}" for k, v in c.items()) + ")", file=sys.stderr)
             print_power_notes(lineage)
     ontology = analyze(stack, config, compat=args.compat, progress=not args.quiet,
-                       device=args.device, workers=args.workers)
-    paths = write_outputs(ontology, args.out, parquet=args.parquet, lineage=lineage)
-    if not args.quiet:
-        _print_summary(ontology.summary, paths)
-    return 0
+                       device=args.device, workers=args.workers, scheduler=cluster)
+    return ontology, lineage

@@ -28,6 +28,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no summary")
     add_lineage_arguments(p)
     add_store_arguments(p)
+    from ontochron.cli.options import add_scheduler_arguments
+
+    add_scheduler_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -42,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if opts["match_on"] == "activations":
         raise InputError("compare matches two dictionaries on decoder or encoder; "
                          "--match-on activations is for `ontochron lineage` on codes")
-    rows, summary = compare_dictionaries(args.sae_a, args.sae_b, layout=args.layout, **opts)
+    rows, summary = compare_dictionaries(args.sae_a, args.sae_b, layout=args.layout,
+                                         scheduler=args.scheduler, workers=args.workers,
+                                         **opts)
     paths = write_compare(rows, summary, args.out)
     if args.run_a is not None:
         from ontochron.graph.lineage_write import write_same_as

@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
 
     add_lineage_arguments(p)
     add_store_arguments(p)
+    from ontochron.cli.options import add_scheduler_arguments
+
+    add_scheduler_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     report = ingest(args.source, run=args.run, store=config_from_args(args),
                     format=args.format, compat=args.compat, config=ontology_config(args),
                     progress=not args.quiet, batch_size=args.batch_size,
-                    lineage_options=lineage_options(args))
+                    lineage_options=lineage_options(args), scheduler=args.scheduler,
+                    workers=args.workers)
     if not args.quiet:
         print(report.summary(), file=sys.stdout)
     return 0

@@ -80,6 +80,9 @@ def register(subparsers: Any) -> None:
                    help="regex with one group reading the step from folder names")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_lineage_arguments(p)
+    from ontochron.cli.options import add_scheduler_arguments
+
+    add_scheduler_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     """Match, write, print the counts unless --quiet."""
     from tqdm.auto import tqdm
 
+    from ontochron.cli.options import cluster_from_args
     from ontochron.ingest.dictionaries import dictionary_checkpoints
     from ontochron.lineage.files import write_lineage
     from ontochron.lineage.pipeline import lineage_of
@@ -100,9 +104,10 @@ def run(args: argparse.Namespace) -> int:
         n = source.n_steps
     else:
         n = len(dictionary_checkpoints(args.source, args.step_pattern))
-    with tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
+    with cluster_from_args(args) as cluster, \
+            tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
         lin = lineage_of(source, layout=args.layout, step_pattern=args.step_pattern,
-                         progress=lambda _s: bar.update(1), **opts)
+                         progress=lambda _s: bar.update(1), scheduler=cluster, **opts)
     paths = write_lineage(lin, args.out)
     if not args.quiet:
         s = lin.summary()

@@ -4,6 +4,7 @@ must not import the graph driver or the plotting stack (they load only when a co
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,3 +33,26 @@ def add_plot_source_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_arguments(parser)
     parser.add_argument("--top", type=int, default=40, metavar="N",
                         help="show the N most active concepts/features per plot (default 40)")
+
+
+def add_scheduler_arguments(parser: argparse.ArgumentParser, workers: bool = True) -> None:
+    """--scheduler ADDRESS|local (and --workers N unless the command has it already): run the
+    per-checkpoint and per-pair work on a Dask cluster (docs/scale.md)."""
+    g = parser.add_argument_group("cluster (Dask; docs/scale.md)")
+    g.add_argument("--scheduler", metavar="ADDRESS|local", default=None,
+                   help="run per-checkpoint work on a Dask cluster: a scheduler address "
+                        "(tcp://host:8786) or 'local' (a LocalCluster of --workers "
+                        "processes); default: in-process, or $DASK_SCHEDULER_ADDRESS when set. "
+                        "Results do not depend on it")
+    if workers:
+        g.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes of --scheduler local (default: usable CPUs, "
+                            "up to 8)")
+
+
+def cluster_from_args(args: argparse.Namespace) -> Any:
+    """The cluster of :func:`add_scheduler_arguments` as a context manager (yields None for an
+    in-process run); an unreachable scheduler is one ClusterError line (exit 2)."""
+    from ontochron.distributed import open_cluster
+
+    return open_cluster(getattr(args, "scheduler", None), getattr(args, "workers", None))

@@ -357,18 +357,20 @@ def desired_tables(ont: Ontology, stack: CodeStack, run_id: str,
 
 # --------------------------------------------------------------------------- the ingest
 
-def _load(source: Any, format: str, progress: bool, lineage_options: dict[str, Any] | None = None
-          ) -> tuple[CodeStack, Any, str]:
+def _load(source: Any, format: str, progress: bool, lineage_options: dict[str, Any] | None = None,
+          cluster: Any = None) -> tuple[CodeStack, Any, str]:
     """(stack, lineage or None, source): per-checkpoint dictionaries are matched first."""
     from ontochron.lineage.pipeline import load_aligned
-    return load_aligned(source, format=format, progress=progress, **(lineage_options or {}))
+    return load_aligned(source, format=format, progress=progress, scheduler=cluster,
+                        **(lineage_options or {}))
 
 
-def _analyze(stack: CodeStack, compat: str | None, config: Any, progress: bool) -> Ontology:
+def _analyze(stack: CodeStack, compat: str | None, config: Any, progress: bool,
+             cluster: Any = None) -> Ontology:
     from ontochron.ontology import OntologyConfig, analyze
     if isinstance(config, dict):
         config = OntologyConfig(**config)
-    return analyze(stack, config, compat=compat, progress=progress)
+    return analyze(stack, config, compat=compat, progress=progress, scheduler=cluster)
 
 
 def _run_props(ont: Ontology, stack: CodeStack, name: str, source: str) -> dict[str, Any]:
@@ -633,18 +635,24 @@ def ingest(source: Any, *, run: str | None = None,
            format: str = "auto", compat: str | None = None, config: Any = None,
            progress: bool = True, data_dir: str | os.PathLike[str] | None = None,
            batch_size: int = BATCH_SIZE, lineage: Lineage | None = None,
-           lineage_options: dict[str, Any] | None = None) -> IngestReport:
+           lineage_options: dict[str, Any] | None = None, scheduler: Any = None,
+           workers: int | None = None) -> IngestReport:
     """Load ``source`` (a path any reader accepts, or a CodeStack), analyze it and write the
     run into the graph by diff. ``store``: an open GraphStore, a URI, or None for the
     configured default (embedded), or a StoreConfig. ``lineage``: the lineage of a stack in
     lineage space (None: a fixed dictionary). The source is loaded and analyzed before the
-    store is opened. Returns what changed."""
+    store is opened. ``scheduler`` (an address, ``"local"`` with ``workers`` processes, or an
+    open Cluster) runs the per-checkpoint and per-pair work on Dask; the graph is the same.
+    Returns what changed."""
+    from ontochron.distributed import open_cluster
+
     t0 = time.perf_counter()
-    stack, found, src = _load(source, format, progress, lineage_options)
-    lineage = lineage if lineage is not None else found
-    t1 = time.perf_counter()
-    ont = _analyze(stack, compat, config, progress)
-    t2 = time.perf_counter()
+    with open_cluster(scheduler, workers) as cluster:
+        stack, found, src = _load(source, format, progress, lineage_options, cluster)
+        lineage = lineage if lineage is not None else found
+        t1 = time.perf_counter()
+        ont = _analyze(stack, compat, config, progress, cluster)
+        t2 = time.perf_counter()
     run_id = run if run is not None else default_run_name(source)
     if not isinstance(run_id, str) or not run_id.strip():
         raise InputError(f"run name must be a non-empty string, got {run_id!r}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from ontochron.errors import InputError
-from ontochron.lineage.match import link, unit_rows
+from ontochron.lineage.match import Links, link, unit_rows
 from ontochron.lineage.null import link_threshold
 from ontochron.lineage.result import EVENT_KINDS, Lineage, LineageEvent
 
@@ -26,9 +26,26 @@ def directions(dic: Any, on: str = "decoder") -> np.ndarray:
     raise InputError(f"match on must be one of {MATCH_ON}, got {on!r}")
 
 
+def pair_link(A: np.ndarray, B: np.ndarray, step: int, *, null: str = "both",
+              alpha: float = 0.001, null_rows: int = 4096, topk: int = 8,
+              device: str = "cpu", space: Any = None) -> tuple[float, dict[str, Any], Links]:
+    """(threshold, null info, links) of one consecutive pair: a pure function of the two
+    checkpoints (the null's random stream has a fixed seed), so it runs on a cluster alike."""
+    if space is None:
+        thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=null_rows)
+        resid = None
+    else:
+        A, B = space.pair(A, B)
+        thr, info, resid = space.threshold(A, B, int(step))
+    lk = link(A, B, thr, topk=topk, device=device, alpha=alpha, resid_threshold=resid)
+    return thr, info, lk
+
+
 def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both",
                   alpha: float = 0.001, null_rows: int = 4096, topk: int = 8,
-                  device: str = "cpu", progress: Any = None, space: Any = None) -> Lineage:
+                  device: str = "cpu", progress: Any = None, space: Any = None,
+                  links: Iterator[tuple[float, dict[str, Any], Links]] | None = None
+                  ) -> Lineage:
     """Lineage of ``(step, unit directions (n_t, d))`` in step order, one pair in memory at a
     time. Ids: the first checkpoint's latents get 0..n-1 in index order; at each later
     checkpoint the lineages that start there (births, split children, merged latents) get the
@@ -37,7 +54,9 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
     ``space`` (e.g. :class:`ontochron.lineage.activations.ActivationSpace`) compares items that
     are not unit directions: ``space.pair(prev, cur)`` gives the unit rows of one pair,
     ``space.threshold(A, B, step)`` its (threshold, null info, residual threshold) and
-    ``space.first_cos(first, cur)`` the row-wise similarity to the lineage's first item."""
+    ``space.first_cos(first, cur)`` the row-wise similarity to the lineage's first item.
+    ``links``: each consecutive pair's :func:`pair_link`, computed elsewhere (a cluster), in
+    step order; the chaining here is the same either way."""
     steps: list[int] = []
     features: list[np.ndarray] = []
     cos_prev: list[np.ndarray] = []
@@ -55,14 +74,12 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
             first = U.copy()
             events.extend(LineageEvent("birth", int(step), None, int(i)) for i in range(n))
         else:
-            if space is None:
-                A, B = prev, U
-                thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=null_rows)
-                resid = None
+            if links is not None:
+                _, info, lk = next(links)
             else:
-                A, B = space.pair(prev, U)
-                thr, info, resid = space.threshold(A, B, int(step))
-            lk = link(A, B, thr, topk=topk, device=device, alpha=alpha, resid_threshold=resid)
+                _, info, lk = pair_link(prev, U, int(step), null=null, alpha=alpha,
+                                        null_rows=null_rows, topk=topk, device=device,
+                                        space=space)
             pf = features[-1]
             feats = np.full(n, -1, dtype=np.int64)
             cp, cf = np.full(n, np.nan), np.ones(n)

@@ -19,19 +19,58 @@ MATCH_COLUMNS = ("a", "b", "cosine", "kind")
 def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], *,
                          match_on: str = "decoder", null: str = "both", alpha: float = 0.001,
                          null_rows: int = 4096, topk: int = 8, device: str = "cpu",
-                         layout: str = "auto") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                         layout: str = "auto", scheduler: Any = None,
+                         workers: int | None = None
+                         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(rows a, b, cosine, kind; summary) for two dictionary folders of the same d_in.
     ``same``: a 1:1 match; ``split``: one A latent <-> several B latents (one row per B);
-    ``merge``: several A latents <-> one B latent (one row per A)."""
+    ``merge``: several A latents <-> one B latent (one row per A). ``scheduler`` (an address,
+    ``"local"`` with ``workers`` processes, or an open Cluster) runs the match as a Dask
+    task, which reads the two folders itself when it sees them; same result."""
+    from ontochron.distributed import open_cluster
+
+    opts = {"match_on": match_on, "null": null, "alpha": alpha, "null_rows": null_rows,
+            "topk": topk, "device": device}
+    with open_cluster(scheduler, workers) as cluster:
+        if cluster is None:
+            return _compare(sae_a, sae_b, layout, opts)
+        files = [p for f in (sae_a, sae_b) for p in sorted(Path(f).rglob("*")) if p.is_file()]
+        if cluster.files_visible(files):
+            args = (os.fspath(Path(sae_a).absolute()), os.fspath(Path(sae_b).absolute()),
+                    layout, opts)
+            rows, summary = next(cluster.imap(_compare, [args], desc="compare"))
+            summary.update(a=os.fspath(sae_a), b=os.fspath(sae_b))
+            return rows, summary
+        A, B = _directions(sae_a, sae_b, layout, match_on)
+        return next(cluster.imap(_compare_directions, [(A, B, sae_a, sae_b, opts)],
+                                 desc="compare"))
+
+
+def _directions(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], layout: str,
+                match_on: str) -> tuple[Any, Any]:
+    """The two dictionaries' unit directions; a d_in that differs is an InputError."""
     from ontochron.errors import InputError
 
     da, db = load_dictionary(sae_a, layout), load_dictionary(sae_b, layout)
     if da.d_in != db.d_in:
         raise InputError(f"d_in is {db.d_in}, but {da.d_in} in {sae_a}; compare needs "
                          "dictionaries of the same layer width", sae_b)
-    A, B = directions(da, match_on), directions(db, match_on)
-    thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=null_rows)
-    lk = link(A, B, thr, topk=topk, device=device, alpha=alpha)
+    return directions(da, match_on), directions(db, match_on)
+
+
+def _compare(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], layout: str,
+             opts: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    A, B = _directions(sae_a, sae_b, layout, opts["match_on"])
+    return _compare_directions(A, B, sae_a, sae_b, opts)
+
+
+def _compare_directions(A: Any, B: Any, sae_a: str | os.PathLike[str],
+                        sae_b: str | os.PathLike[str], opts: dict[str, Any]
+                        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The match of two direction matrices (a pure function of them)."""
+    null, alpha, topk = opts["null"], opts["alpha"], opts["topk"]
+    thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=opts["null_rows"])
+    lk = link(A, B, thr, topk=topk, device=opts["device"], alpha=alpha)
     rows = [{"a": i, "b": j, "cosine": c, "kind": "same"} for i, j, c in lk.continues]
     rows += [{"a": i, "b": j, "cosine": c, "kind": "split"}
              for i, kids in lk.splits for j, c in kids]
@@ -46,7 +85,7 @@ def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike
                "shared_fraction_b": same / n_b if n_b else 0.0,
                "orphans_a": int(lk.deaths.size), "orphans_b": int(lk.births.size),
                "splits": len(lk.splits), "merges": len(lk.merges),
-               "threshold": thr, "null": info, "match_on": match_on}
+               "threshold": thr, "null": info, "match_on": opts["match_on"]}
     return rows, summary
 
 

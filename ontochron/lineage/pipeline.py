@@ -54,20 +54,33 @@ def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "d
                null: str = "both", alpha: float = 0.001, null_rows: int = 4096,
                topk: int = 8, device: str = "cpu", layout: str = "auto",
                step_pattern: str | None = None, format: str = "auto", values: str = "auto",
-               progress: Callable[[int], None] | None = None) -> Lineage:
+               progress: Callable[[int], None] | None = None, scheduler: Any = None,
+               workers: int | None = None) -> Lineage:
     """Match the dictionaries in ``source`` (one folder per checkpoint) into a Lineage; with
     ``match_on="activations"`` ``source`` is a codes file/dir (any input ``analyze`` reads, or
-    a CodeStack) and features are matched by their activation patterns over the concepts."""
+    a CodeStack) and features are matched by their activation patterns over the concepts.
+    ``scheduler`` (an address, ``"local"`` with ``workers`` processes, or an open Cluster)
+    matches the consecutive pairs of dictionaries on a Dask cluster; same result."""
     if match_on == "activations":
         stack = codes_stack(source, format, step_pattern)
         return activation_lineage(stack, null=null, alpha=alpha, null_rows=null_rows,
                                   topk=topk, device=device, values=values, progress=progress)
+    from ontochron.distributed import open_cluster
     from ontochron.lineage.build import build_lineage, directions
 
     ckpts = dictionary_checkpoints(source, step_pattern)
-    items = ((s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
-    lin = build_lineage(items, null=null, alpha=alpha, null_rows=null_rows, topk=topk,
-                        device=device, progress=progress)
+    items: Iterator[tuple[int, np.ndarray]] = (
+        (s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
+    opts = {"null": null, "alpha": alpha, "null_rows": null_rows, "topk": topk,
+            "device": device}
+    with open_cluster(scheduler, workers) as cluster:
+        links = None
+        if cluster is not None:
+            from ontochron.lineage.cluster import cluster_links
+
+            items, links = cluster_links(cluster, items, ckpts, opts, layout=layout,
+                                         match_on=match_on)
+        lin = build_lineage(items, progress=progress, links=links, **opts)
     lin.extra["match_on"] = match_on
     return lin
 
@@ -135,10 +148,11 @@ def _reindex(snap: Snapshot, feats: np.ndarray, n_lineages: int) -> Snapshot:
 
 
 def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None = None,
-                 progress: bool = False, **lineage_options: Any
+                 progress: bool = False, scheduler: Any = None, **lineage_options: Any
                  ) -> tuple[CodeStack, Lineage | None, str]:
     """(codes in lineage space, lineage, source path) for a directory of per-checkpoint
-    dictionaries with probe activations; for any other source the usual readers and None."""
+    dictionaries with probe activations; for any other source the usual readers and None.
+    ``scheduler``: an open Cluster (or address) matching the dictionary pairs on Dask."""
     if lineage_options.get("match_on") == "activations":
         return _aligned_by_activations(source, format, step_pattern, progress, lineage_options)
     if isinstance(source, CodeStack):
@@ -168,7 +182,17 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
                 source=os.fspath(folder / PROBE_FILENAME)))
             yield step, directions(dic, match_on)
 
-    lin = build_lineage(items(), **lineage_options)
+    from ontochron.distributed import open_cluster
+
+    with open_cluster(scheduler) as cluster:
+        found: Iterator[tuple[int, np.ndarray]] = items()
+        links = None
+        if cluster is not None:
+            from ontochron.lineage.cluster import cluster_links
+
+            found, links = cluster_links(cluster, found, ckpts, lineage_options,
+                                         match_on=match_on)
+        lin = build_lineage(found, links=links, **lineage_options)
     lin.extra["match_on"] = match_on
     aligned = [_reindex(s, f, lin.n_lineages) for s, f in zip(snaps, lin.features, strict=True)]
     return CodeStack.from_snapshots(aligned), lin, str(path.absolute())

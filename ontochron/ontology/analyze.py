@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,8 @@ from ontochron.ontology.phases import phase_events
 from ontochron.ontology.power import FamilyPower, PowerReport
 from ontochron.ontology.result import Events, Ontology, Relations
 
+_log = logging.getLogger(__name__)
+
 COMPAT_MODES = ("reptimeline",)
 STRUCTURE_KINDS = ("dual", "dependency", "triad", "hierarchy")
 
@@ -46,20 +49,27 @@ def _check_device(device: str) -> None:
         raise InputError(f"device {device!r} requested but torch sees no CUDA device")
 
 
+def _structure_config(config: OntologyConfig, device: str) -> Any:
+    """The structure settings, on ``device`` when the run is not on the CPU."""
+    sconf = config.structure_config
+    if device != "cpu" and getattr(sconf, "device", device) == "cpu":
+        sconf = dataclasses.replace(sconf, device=device)
+    return sconf
+
+
 def _structure(stack: CodeStack, config: OntologyConfig, progress: bool, device: str,
-               workers: int, power: dict[str, FamilyPower]
+               workers: int, power: dict[str, FamilyPower], found: list[Any] | None = None
                ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
+    """Structure over time; ``found``: its per-checkpoint results from cluster tasks."""
     try:
         from ontochron.ontology.structure import structure_over_time
     except ImportError as exc:
         raise NotImplementedError(
             "structure detection (ontochron.ontology.structure) is not available; "
             "pass OntologyConfig(structure=False)") from exc
-    sconf = config.structure_config
-    if device != "cpu" and getattr(sconf, "device", device) == "cpu":
-        sconf = dataclasses.replace(sconf, device=device)
-    return structure_over_time(stack, sconf, progress=progress,
-                               workers=workers if device == "cpu" else 1, power=power)
+    return structure_over_time(stack, _structure_config(config, device), progress=progress,
+                               workers=workers if device == "cpu" else 1, power=power,
+                               found=found)
 
 
 def _as_stack(data: Any) -> CodeStack:
@@ -91,18 +101,24 @@ def _discovery_at(config: OntologyConfig | None) -> str:
 
 def analyze(stack: CodeStack | Iterable[Snapshot], config: OntologyConfig | None = None, *,
             compat: str | None = None, progress: bool = True, device: str = "cpu",
-            timings: dict[str, float] | None = None, workers: int | None = None
-            ) -> Ontology:
+            timings: dict[str, float] | None = None, workers: int | None = None,
+            scheduler: Any = None) -> Ontology:
     """Detect everything over ``stack`` (a CodeStack, or a list of Snapshots that is aligned
     into one) and return an :class:`Ontology`.
 
     ``compat="reptimeline"`` delegates to the reptimeline-compatible detectors. ``device``
     other than "cpu" runs the pair-overlap products with torch on that device. ``workers``
     threads test checkpoints in parallel (default: the usable CPUs, up to 8; the result
-    does not depend on it). When a dict is passed as ``timings`` it receives wall seconds
-    per phase (the connection time is what the main thread waited for).
+    does not depend on it). ``scheduler`` runs the per-checkpoint tests on a Dask cluster
+    instead (an address, ``"local"`` for a LocalCluster of ``workers`` processes, a Client
+    or an open :class:`ontochron.distributed.Cluster`; the result is the same). When a dict
+    is passed as ``timings`` it receives wall seconds per phase (the connection time is what
+    the main thread waited for).
     """
+    from ontochron.distributed import open_cluster
+
     stack = _as_stack(stack)
+    local_workers = workers
     workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
@@ -120,33 +136,90 @@ def analyze(stack: CodeStack | Iterable[Snapshot], config: OntologyConfig | None
     with contextlib.ExitStack() as scope:
         if device == "cpu":
             scope.enter_context(single_threaded_blas())
-        return _analyze_native(stack, config, progress, device, workers, times, scope)
+        cluster = scope.enter_context(open_cluster(scheduler, local_workers))
+        return _analyze_native(stack, config, progress, device, workers, times, scope,
+                               cluster)
 
 
-def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, device: str,
-                    workers: int, times: dict[str, float], scope: contextlib.ExitStack
-                    ) -> Ontology:
-    """Native mode: the streaming pass (lifecycle and curves here, connection tests of the
-    next checkpoints in worker threads), then structure, then assembly."""
-    n_steps, n_concepts, n_feat = stack.n_steps, stack.n_concepts, stack.n_features
-    steps = np.asarray(stack.steps, dtype=np.int64)
-    life = LifecycleTracker(n_concepts, n_feat)
-    conn = (ConnectionTracker(n_concepts, n_feat, config.alpha, config.min_shared, device,
-                              config.connection_null, config.null_samples, config.seed)
-            if config.connections else None)
+def _connection_tracker(stack: CodeStack, config: OntologyConfig, device: str
+                        ) -> ConnectionTracker | None:
+    """A fresh connection tracker with the run's settings (None without connections)."""
+    if not config.connections:
+        return None
+    return ConnectionTracker(stack.n_concepts, stack.n_features, config.alpha,
+                             config.min_shared, device, config.connection_null,
+                             config.null_samples, config.seed)
+
+
+def _threaded_connections(stack: CodeStack, conn: ConnectionTracker, workers: int,
+                          device: str, scope: contextlib.ExitStack
+                          ) -> Iterator[StepConnections | None]:
+    """Each checkpoint's connection tests in step order, the next ones computed ahead in
+    worker threads (None where a checkpoint repeats the previous one)."""
     repeat = repeated_checkpoints(stack)
-    conn_steps: Iterator[StepConnections | None] = iter(())
-    if conn is not None:
-        n_max = max((int(np.count_nonzero(p)) for p in stack.present), default=0)
-        # a dense overlap matrix per checkpoint in flight; the blockwise path streams
-        step_bytes = n_max * n_max * 2 if conn.dense(n_max) else IN_FLIGHT_BYTES // 2
+    n_max = max((int(np.count_nonzero(p)) for p in stack.present), default=0)
+    # a dense overlap matrix per checkpoint in flight; the blockwise path streams
+    step_bytes = n_max * n_max * 2 if conn.dense(n_max) else IN_FLIGHT_BYTES // 2
 
-        def compute(t: int) -> StepConnections | None:
-            return None if repeat[t] else conn.compute(stack.codes[t], stack.present[t], t)
+    def compute(t: int) -> StepConnections | None:
+        return None if repeat[t] else conn.compute(stack.codes[t], stack.present[t], t)
 
-        conn_steps = scope.enter_context(contextlib.closing(ordered_map(
-            compute, range(n_steps),
-            workers_for(workers, step_bytes) if device == "cpu" else 1)))
+    return scope.enter_context(contextlib.closing(ordered_map(
+        compute, range(stack.n_steps),
+        workers_for(workers, step_bytes) if device == "cpu" else 1)))
+
+
+def _cluster_checkpoints(stack: CodeStack, config: OntologyConfig, device: str,
+                         cluster: Any, progress: bool, scope: contextlib.ExitStack
+                         ) -> tuple[Iterator[StepConnections | None], list[Any]]:
+    """The per-checkpoint work on a cluster, one task per checkpoint (connection tests and
+    structure of that checkpoint): (connection tests in step order, as the threaded path
+    gives them; a list that fills with the structure results, in detect_plan order, as the
+    first iterator is consumed)."""
+    from ontochron.ontology.tasks import checkpoint_files, checkpoint_inputs, checkpoint_task
+
+    tester = _connection_tracker(stack, config, device)
+    conn_repeat = repeated_checkpoints(stack)
+    struct_at = np.zeros(stack.n_steps, dtype=bool)
+    sconf = _structure_config(config, device) if config.structure else None
+    first_t = stack.n_steps  # the first checkpoint whose structure is detected
+    if sconf is not None:
+        from ontochron.ontology.structure import detect_plan
+
+        ts, repeat = detect_plan(stack, sconf)
+        struct_at[ts.start:] = ~repeat
+        first_t = ts.start
+    files = checkpoint_files(stack)
+    if files is not None and not cluster.files_visible(f.path for f in files):
+        files = None
+    _log.info("checkpoint tasks %s", "read their own files" if files is not None
+              else "receive their checkpoint's codes")
+    args = ((data, t, tester, sconf, tester is not None and not conn_repeat[t],
+             bool(struct_at[t]))
+            for t, data in enumerate(checkpoint_inputs(stack, files)))
+    results = scope.enter_context(contextlib.closing(cluster.imap(
+        checkpoint_task, args, desc="checkpoint tasks", total=stack.n_steps,
+        progress=progress)))
+    found: list[Any] = []
+
+    def connections() -> Iterator[StepConnections | None]:
+        for t, (step, st) in enumerate(results):
+            if t >= first_t:
+                found.append(st)
+            if step is not None:
+                step = dataclasses.replace(step, codes=stack.codes[t])
+            yield step
+
+    return connections(), found
+
+
+def _stream(stack: CodeStack, config: OntologyConfig, life: LifecycleTracker,
+            conn: ConnectionTracker | None,
+            conn_steps: Iterator[StepConnections | None], progress: bool,
+            times: dict[str, float]) -> dict[str, np.ndarray]:
+    """The streaming pass in step order: lifecycle and curves from consecutive codes, and
+    the connection intervals advanced with each checkpoint's tests; returns the curves."""
+    n_steps, n_feat = stack.n_steps, stack.n_features
     weights = feature_weights(n_feat, config.seed)
     curves = {n: np.full(n_steps, np.nan) for n in CURVE_NAMES}
     times.update({"lifecycle+curves": 0.0, "connections": 0.0})
@@ -172,13 +245,36 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
         t1 = time.perf_counter()
         times["lifecycle+curves"] += t1 - t0
         if conn is not None:
-            step = next(conn_steps)  # computed ahead in the worker threads
+            step = next(conn_steps)  # computed ahead in worker threads or on the cluster
             if step is None:
                 conn.repeat(t)
             else:
                 conn.advance(t, step)
             times["connections"] += time.perf_counter() - t1
         prev_x, prev_p = x, pres
+    return curves
+
+
+def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, device: str,
+                    workers: int, times: dict[str, float], scope: contextlib.ExitStack,
+                    cluster: Any = None) -> Ontology:
+    """Native mode: the streaming pass (lifecycle and curves here, connection tests of the
+    next checkpoints in worker threads or cluster tasks), then structure, then assembly."""
+    steps = np.asarray(stack.steps, dtype=np.int64)
+    life = LifecycleTracker(stack.n_concepts, stack.n_features)
+    conn = _connection_tracker(stack, config, device)
+    conn_steps: Iterator[StepConnections | None] = iter(())
+    found: list[Any] | None = None
+    if cluster is not None and (conn is not None or config.structure):
+        conn_steps, found = _cluster_checkpoints(stack, config, device, cluster, progress,
+                                                 scope)
+    elif conn is not None:
+        conn_steps = _threaded_connections(stack, conn, workers, device, scope)
+    curves = _stream(stack, config, life, conn, conn_steps if conn is not None else iter(()),
+                     progress, times)
+    if conn is None and found is not None:
+        for _ in conn_steps:  # structure-only runs: the tasks still come through here
+            pass
 
     t0 = time.perf_counter()
     acts, births, deaths, fstats = life.finish(steps)
@@ -202,12 +298,25 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
     if config.structure:
         t0 = time.perf_counter()
         struct_rel, struct_stats, struct_counts = _structure(stack, config, progress, device,
-                                                             workers, power)
+                                                             workers, power, found)
         fstats.update(struct_stats)
         times["structure"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    events = _merge_by_step([births, deaths, conn_ev, phases])
+    ontology = _assemble(stack, config, steps, [births, deaths, conn_ev, phases],
+                         conn_rel, struct_rel, struct_counts, power, acts, curves, fstats)
+    times["assemble"] = time.perf_counter() - t0
+    return ontology
+
+
+def _assemble(stack: CodeStack, config: OntologyConfig, steps: np.ndarray,
+              event_parts: list[Events], conn_rel: Relations, struct_rel: Relations,
+              struct_counts: dict[str, int], power: dict[str, FamilyPower],
+              acts: Any, curves: dict[str, np.ndarray], fstats: dict[str, np.ndarray]
+              ) -> Ontology:
+    """The Ontology: events merged by step, relations concatenated, summary counts."""
+    births, deaths, conn_ev, phases = event_parts
+    events = _merge_by_step(event_parts)
     relations = Relations.concat([conn_rel, struct_rel])
     counts = {"birth": len(births), "death": len(deaths), "phase_transition": len(phases),
               "connection_form": conn_ev.count("connection_form")}
@@ -220,8 +329,7 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
     report = PowerReport(power)
     summary = _summary(stack, config, counts, rel_counts, struct_counts)
     summary["power"] = report.to_dict()
-    times["assemble"] = time.perf_counter() - t0
-    return Ontology(steps=steps, concepts=list(stack.concepts), n_features=n_feat,
+    return Ontology(steps=steps, concepts=list(stack.concepts), n_features=stack.n_features,
                     events=events, relations=relations, activations=acts, curves=curves,
                     feature_stats=fstats, summary=summary, config=config.to_dict(),
                     power=report)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -774,8 +774,27 @@ def _intervals(kind: str, occ: list[tuple[int, dict[str, np.ndarray]]], steps: n
                      valid_from, valid_to, {name: v[ends] for name, v in stats.items()})
 
 
+def detect_plan(stack: CodeStack, config: StructureConfig) -> tuple[range, np.ndarray]:
+    """(checkpoint indices detected, which of them reuse the previous one's results)."""
+    first_t = stack.n_steps - 1 if config.at == "last" else 0
+    repeat = repeated_checkpoints(stack)
+    repeat[first_t] = False  # the first checkpoint detected has nothing to reuse
+    return range(first_t, stack.n_steps), repeat[first_t:]
+
+
+def detect_checkpoint(codes: sp.csr_array, present: np.ndarray, config: StructureConfig
+                      ) -> tuple[StepStructure, dict[str, np.ndarray]]:
+    """Structure and hierarchy edges of one checkpoint (a pure function of its codes, so it
+    runs in a thread or on a cluster worker alike)."""
+    res = detect_step(sp.csr_array(codes[np.flatnonzero(present)]), config)
+    dep = res.dependencies
+    return res, hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
+
+
 def structure_over_time(stack: CodeStack, config: StructureConfig, progress: bool = False,
-                        workers: int = 1, power: dict[str, FamilyPower] | None = None
+                        workers: int = 1, power: dict[str, FamilyPower] | None = None,
+                        found: Iterable[tuple[StepStructure, dict[str, np.ndarray]] | None]
+                        | None = None
                         ) -> tuple[Relations, dict[str, np.ndarray], dict[str, int]]:
     """Relations (kinds dual, dependency, triad, hierarchy) as validity intervals over the run,
     per-feature stats (first_stable_step, layer, ...), and counts (at last checkpoint / total).
@@ -783,6 +802,8 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
     Checkpoints are detected on up to ``workers`` threads (each is independent of the
     others); a checkpoint whose present codes equal the previous one's reuses its results.
     A dict passed as ``power`` receives each family's :class:`FamilyPower` (power.py).
+    ``found``: the per-checkpoint results of :func:`detect_checkpoint` computed elsewhere (a
+    cluster), in the order of :func:`detect_plan` (None where a checkpoint repeats).
     """
     step_power: list[dict[str, StepPower]] = []
     occ: dict[str, list[tuple[int, dict[str, np.ndarray]]]] = {
@@ -790,24 +811,17 @@ def structure_over_time(stack: CodeStack, config: StructureConfig, progress: boo
     capped = 0
     last: StepStructure | None = None
     last_h: dict[str, np.ndarray] | None = None
-    first_t = stack.n_steps - 1 if config.at == "last" else 0
-    ts = range(first_t, stack.n_steps)
-    repeat = repeated_checkpoints(stack)
-    repeat[first_t] = False  # the first checkpoint detected has nothing to reuse
-    repeat = repeat[first_t:]
+    ts, repeat = detect_plan(stack, config)
 
     def detect(i: int) -> tuple[StepStructure, dict[str, np.ndarray]] | None:
         if repeat[i]:
             return None
-        t = ts[i]
-        res = detect_step(sp.csr_array(stack.codes[t][np.flatnonzero(stack.present[t])]),
-                          config)
-        dep = res.dependencies
-        return res, hierarchy_edges(dep["child"], dep["parent"], dep["confidence"])
+        return detect_checkpoint(stack.codes[ts[i]], stack.present[ts[i]], config)
 
     # each checkpoint in flight may hold a dense features x features co-occurrence matrix
     f = stack.n_features
-    results = ordered_map(detect, range(len(ts)), workers_for(workers, 2 * f * f))
+    results = (found if found is not None
+               else ordered_map(detect, range(len(ts)), workers_for(workers, 2 * f * f)))
     for t, found in zip(tqdm(ts, desc="structure", unit="ckpt", disable=not progress),
                         results, strict=True):
         if found is not None:
