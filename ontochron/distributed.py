@@ -88,7 +88,7 @@ class Cluster:
         if not files:
             return False
         fut = self.client.submit(_files_visible, files, pure=False,
-                                 key=f"ontochron-files-{uuid.uuid4().hex}")
+                                 key=f"ontochron_files-{uuid.uuid4().hex}")
         return bool(self._result(fut))
 
     def scatter(self, data: Any) -> Any:
@@ -114,6 +114,7 @@ class Cluster:
         window = max(1, window or IN_FLIGHT_PER_THREAD * self.n_threads)
         source = iter(enumerate(args))
         run = uuid.uuid4().hex[:12]
+        prefix = "ontochron_" + "_".join(desc.split())  # the scheduler's task group name
         where: dict[str, int] = {}
         ready: dict[int, Any] = {}
         done = as_completed(loop=self.client.loop)
@@ -124,7 +125,7 @@ class Cluster:
                 i, a = next(source)
             except StopIteration:
                 return False
-            key = f"ontochron-{desc}-{run}-{i}"
+            key = f"{prefix}-{run}-{i}"
             try:
                 fut = self.client.submit(_call, fn, *a, key=key, pure=False)
             except Exception as exc:  # noqa: BLE001

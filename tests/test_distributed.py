@@ -1,0 +1,248 @@
+"""--scheduler on a real Dask cluster: a `dask scheduler` and two `dask worker` processes on
+127.0.0.1 started here (the distributed CLI entry points), the same files as the in-process
+run for analyze and lineage (workers reading their files, or receiving the arrays), a worker
+killed mid-run (same files), an unreachable scheduler (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ontochron.cli import main
+from ontochron.ingest.readers import save_npz, save_reptimeline_json
+from tests.lineage_planted import WRITERS, planted
+from tests.synthetic import drifting_stack
+
+ROOT = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).parent / "dask"
+START_TIMEOUT_S = 120.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    return env
+
+
+def start_worker(address: str, log: Path) -> subprocess.Popen:
+    """One single-threaded `dask worker` (no nanny: killing it kills the worker)."""
+    with open(log, "ab") as fh:
+        return subprocess.Popen([str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
+                                 "--host", "127.0.0.1", "--no-dashboard"],
+                                stdout=fh, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """Workers killed (they hold nothing worth a graceful exit), then the scheduler stopped."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL if p is not procs[0] else signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _client(address: str):
+    from distributed import Client
+
+    return Client(address, timeout="30s", set_as_default=False)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """tcp:// address of a `dask scheduler` with two `dask worker` processes on 127.0.0.1."""
+    logs = tmp_path_factory.mktemp("dask-logs")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    procs: list[subprocess.Popen] = []
+    try:
+        with open(logs / "scheduler.log", "wb") as fh:
+            procs.append(subprocess.Popen(
+                [str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                 address.rsplit(":", 1)[1], "--no-dashboard"],
+                stdout=fh, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT))
+        client = None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while client is None:
+            try:
+                client = _client(address)
+            except OSError:
+                if time.monotonic() > deadline or procs[0].poll() is not None:
+                    pytest.fail("dask scheduler did not start:\n"
+                                + (logs / "scheduler.log").read_text(), pytrace=False)
+        procs += [start_worker(address, logs / f"worker{i}.log") for i in range(2)]
+        try:
+            client.wait_for_workers(2, timeout=START_TIMEOUT_S)
+        finally:
+            client.close()
+        yield address
+    finally:
+        _stop(procs)
+
+
+def _ran_on(address: str) -> set[str]:
+    """Task name prefixes the scheduler has seen (proof that a run used the cluster)."""
+    with _client(address) as c:
+        return set(c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
+
+
+def same_files(a: Path, b: Path) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    assert names
+    for n in names:
+        assert filecmp.cmp(a / n, b / n, shallow=False), n
+
+
+@pytest.fixture(scope="module")
+def npz_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run with one npz file per checkpoint (so workers can read their own)."""
+    d = tmp_path_factory.mktemp("npzrun")
+    stack = drifting_stack(10, 240, 160, density=0.05, drift=0.05, seed=3)
+    for t in range(stack.n_steps):
+        save_npz([stack.snapshot(t)], d / f"ckpt_{t:03d}.npz")
+    return d
+
+
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same kind of run as one reptimeline JSON (tasks receive their codes)."""
+    path = tmp_path_factory.mktemp("jsonrun") / "run.json"
+    save_reptimeline_json(drifting_stack(8, 200, 120, density=0.06, drift=0.05, seed=4), path)
+    return path
+
+
+@pytest.mark.parametrize("source", ["npz_run", "json_run"])
+def test_analyze_on_a_scheduler_writes_the_in_process_files(dask_cluster, source, request,
+                                                            tmp_path):
+    src = request.getfixturevalue(source)
+    base = ["analyze", str(src), "--quiet", "--structure-at", "all"]
+    assert main(base + ["--out", str(tmp_path / "here"), "--workers", "1"]) == 0
+    assert main(base + ["--out", str(tmp_path / "there"), "--scheduler", dask_cluster]) == 0
+    same_files(tmp_path / "here", tmp_path / "there")
+    assert any(p.startswith("ontochron_checkpoint") for p in _ran_on(dask_cluster))
+
+
+def test_analyze_tasks_receive_arrays_when_workers_cannot_see_the_files(
+        dask_cluster, npz_run, tmp_path, monkeypatch):
+    from ontochron.distributed import Cluster
+
+    seen = []
+    monkeypatch.setattr(Cluster, "files_visible", lambda self, paths: seen.append(1) or False)
+    base = ["analyze", str(npz_run), "--quiet"]
+    assert main(base + ["--out", str(tmp_path / "here")]) == 0
+    assert main(base + ["--out", str(tmp_path / "there"), "--scheduler", dask_cluster]) == 0
+    assert seen
+    same_files(tmp_path / "here", tmp_path / "there")
+
+
+def test_dask_scheduler_address_from_the_environment(dask_cluster, json_run, tmp_path,
+                                                     monkeypatch):
+    from ontochron.distributed import scheduler_address
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_cluster)
+    assert scheduler_address(None) == dask_cluster
+    assert scheduler_address("local") == "local"
+
+
+@pytest.fixture(scope="module")
+def sae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("saerun")
+    p = planted(d=96, n0=90, steps=5, seed=5, n_split=3, n_merge=3, n_birth=4, n_death=4)
+    for t, W in enumerate(p.decoders):
+        WRITERS["saelens"](root / f"checkpoint-{t * 100}", W.astype(np.float32))
+    return root
+
+
+@pytest.mark.parametrize("visible", [True, False])
+def test_lineage_on_a_scheduler_writes_the_in_process_files(dask_cluster, sae_run, tmp_path,
+                                                            monkeypatch, visible):
+    from ontochron.distributed import Cluster
+
+    if not visible:  # the arrays travel instead of the paths
+        monkeypatch.setattr(Cluster, "files_visible", lambda self, paths: False)
+    base = ["lineage", str(sae_run), "--quiet", "--null", "both"]
+    assert main(base + ["--out", str(tmp_path / "here")]) == 0
+    assert main(base + ["--out", str(tmp_path / "there"), "--scheduler", dask_cluster]) == 0
+    same_files(tmp_path / "here", tmp_path / "there")
+    assert any(p.startswith("ontochron_pair") for p in _ran_on(dask_cluster))
+
+
+def test_compare_on_a_scheduler_gives_the_in_process_match(dask_cluster, sae_run, tmp_path):
+    a, b = sorted(sae_run.iterdir())[:2]
+    base = ["compare", str(a), str(b), "--quiet"]
+    assert main(base + ["--out", str(tmp_path / "here")]) == 0
+    assert main(base + ["--out", str(tmp_path / "there"), "--scheduler", dask_cluster]) == 0
+    same_files(tmp_path / "here", tmp_path / "there")
+
+
+def test_a_worker_killed_mid_run_changes_nothing(dask_cluster, tmp_path):
+    """A third worker joins, is killed with SIGKILL while it holds tasks; the scheduler runs
+    them again on the others and the files equal the in-process run's."""
+    src = tmp_path / "big"
+    src.mkdir()
+    stack = drifting_stack(24, 900, 300, density=0.04, drift=0.05, seed=7)
+    for t in range(stack.n_steps):
+        save_npz([stack.snapshot(t)], src / f"ckpt_{t:03d}.npz")
+    base = [sys.executable, "-m", "ontochron", "analyze", str(src), "--quiet"]
+    here = subprocess.run(base + ["--out", str(tmp_path / "here")], env=_env(), cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert here.returncode == 0, here.stderr
+    with _client(dask_cluster) as client:
+        before = set(client.scheduler_info()["workers"])
+        victim = start_worker(dask_cluster, tmp_path / "victim.log")
+        try:
+            client.wait_for_workers(3, timeout=START_TIMEOUT_S)
+            name = (set(client.scheduler_info()["workers"]) - before).pop()
+            run = subprocess.Popen(base + ["--out", str(tmp_path / "there"), "--scheduler",
+                                           dask_cluster], env=_env(), cwd=ROOT,
+                                   stderr=subprocess.PIPE, text=True)
+            held = 0
+            deadline = time.monotonic() + 300
+            while run.poll() is None and time.monotonic() < deadline:
+                held = len(client.processing(workers=[name]).get(name, ()))
+                if held:
+                    victim.kill()
+                    break
+                time.sleep(0.01)
+            _, err = run.communicate(timeout=600)
+        finally:
+            _stop([victim])
+    assert held > 0, "the run ended before the victim held a task"
+    assert victim.returncode == -signal.SIGKILL
+    assert run.returncode == 0, err
+    same_files(tmp_path / "here", tmp_path / "there")
+
+
+def test_an_unreachable_scheduler_is_one_line_exit_2_nothing_written(npz_run, sae_run, tmp_path,
+                                                                     capsys, monkeypatch):
+    import ontochron.distributed as dist
+
+    monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 1.0)
+    out = tmp_path / "out"
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    for cmd in (["analyze", str(npz_run)], ["lineage", str(sae_run)]):
+        assert main(cmd + ["--out", str(out), "--quiet", "--scheduler", address]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert "cannot reach the Dask scheduler at " + address in err[0]
+        assert not out.exists()
