@@ -107,6 +107,8 @@ def _check_binary(codes: np.ndarray, concepts: list[str], steps: list[int], path
 def _first_bad_value(rows: list[list[Any]]) -> tuple[int, int, Any] | None:
     """(row, position, value) of the first JSON code value that is not 0/1, if any."""
     for r, row in enumerate(rows):
+        if isinstance(row, np.ndarray):
+            continue  # read as bits: 0/1 by construction (ingest/jsonbits.py)
         for f, v in enumerate(row):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v not in (0, 1):
                 return r, f, v
@@ -129,9 +131,10 @@ def _check_finite(act: np.ndarray, concepts: list[str], steps: list[int], path: 
 # --------------------------------------------------------------------------- reptimeline JSON
 
 def _json_load(path: Path) -> Any:
+    from ontochron.ingest.jsonbits import parse_json_bytes
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        return parse_json_bytes(path.read_bytes())  # codes' 0/1 lists as arrays
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     except UnicodeDecodeError as exc:
@@ -158,7 +161,7 @@ def _reptimeline_snapshot(entry: Any, i: int, path: Path) -> Snapshot:
         raise InputError(f"step {step}: no concepts", path)
     names = [str(c) for c in codes]
     rows = list(codes.values())
-    lengths = np.fromiter((len(r) if isinstance(r, list) else -1 for r in rows),
+    lengths = np.fromiter((len(r) if isinstance(r, (list, np.ndarray)) else -1 for r in rows),
                           dtype=np.int64, count=len(rows))
     if (lengths < 0).any():
         c = names[int(np.argmax(lengths < 0))]

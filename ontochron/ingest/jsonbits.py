@@ -1,0 +1,150 @@
+"""JSON at the speed of the file for documents made mostly of 0/1 lists (reptimeline codes).
+
+Parsing a 74 MB reptimeline file with ``json`` builds 25 million Python ints and then
+converts them to arrays, most of the read time. Here the lists whose every item is a single
+digit 0 or 1 are found on the raw bytes (outside strings), their digits are read with numpy,
+and their items are cut out before orjson parses the rest (the structure, the names, the
+metadata, any float lists). Those lists come back empty and are refilled
+in document order: as uint8 arrays where asked (the values of a ``codes`` object), else as
+the same Python lists ``json`` gives. The values are exactly those of the text, so every
+result computed from them is unchanged.
+
+Anything unusual (a document orjson refuses, such as NaN; a duplicate key that drops a list;
+a number of 19 digits or more, which orjson would read as a float) falls back to
+``json.loads`` of the same bytes, so errors and edge cases are ``json``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+_QUOTE, _BACKSLASH, _OPEN, _CLOSE = 34, 92, 91, 93
+_SPACE_CHARS = b" \n\r\t"
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+class _Mismatch(Exception):
+    """The parsed tree does not line up with the lists found on the bytes."""
+
+
+def _string_quotes(buf: np.ndarray) -> np.ndarray:
+    """Positions of the quotes that open or close strings (not escaped ones)."""
+    quotes = np.flatnonzero(buf == _QUOTE)
+    if quotes.size == 0:
+        return quotes
+    after_bs = quotes[(quotes > 0) & (buf[np.maximum(quotes - 1, 0)] == _BACKSLASH)]
+    if after_bs.size == 0:
+        return quotes
+    escaped = []
+    for q in after_bs.tolist():  # rare: count the backslashes right before the quote
+        n = 0
+        while q - 1 - n >= 0 and buf[q - 1 - n] == _BACKSLASH:
+            n += 1
+        if n % 2:
+            escaped.append(q)
+    return np.setdiff1d(quotes, np.asarray(escaped, dtype=quotes.dtype), assume_unique=True)
+
+
+def _leaf_brackets(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(opening, closing) positions of every list with no list inside it, outside strings,
+    in document order."""
+    quotes = _string_quotes(buf)
+    brackets = np.flatnonzero((buf == _OPEN) | (buf == _CLOSE))
+    brackets = brackets[(np.searchsorted(quotes, brackets, side="right") % 2) == 0]
+    kinds = buf[brackets]
+    leaf = np.flatnonzero((kinds[:-1] == _OPEN) & (kinds[1:] == _CLOSE))
+    return brackets[leaf], brackets[leaf + 1]
+
+
+def _count_in(positions: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """How many of the sorted ``positions`` fall in each ``[lo, hi)``."""
+    return (np.searchsorted(positions, hi, side="left")
+            - np.searchsorted(positions, np.minimum(lo, hi), side="left"))
+
+
+def _leaf_lists(data: bytes) -> list[tuple[int, int, np.ndarray | None]]:
+    """(start, end, digits or None) of every list with no list inside it, outside strings,
+    in document order: digits (uint8 0/1) when each item is a single digit 0 or 1, None for
+    an empty list; lists of anything else are left out (orjson reads them).
+
+    The items are checked on the document without whitespace (same lists, same order):
+    a bit list's body there is ``d,d,...,d`` with each d a 0 or 1."""
+    s0, e0 = _leaf_brackets(np.frombuffer(data, dtype=np.uint8))
+    compact = np.frombuffer(data.translate(None, _SPACE_CHARS), dtype=np.uint8)
+    s1, e1 = _leaf_brackets(compact)
+    if s1.size != s0.size:
+        raise _Mismatch
+    lo, hi = s1 + 1, e1
+    n = hi - lo
+    digit = (compact == 48) | (compact == 49)
+    comma = compact == 44
+    # sparse events, counted per body by binary search: a byte that is neither a 0/1 digit
+    # nor a comma, and two digits or two commas in a row (e.g. "10", ",,")
+    other = np.flatnonzero(~(digit | comma))
+    twice = np.flatnonzero((digit[:-1] & digit[1:]) | (comma[:-1] & comma[1:]))
+    first_digit = digit[np.minimum(lo, compact.size - 1)]
+    bits = ((n % 2 == 1) & first_digit & (_count_in(other, lo, hi) == 0)
+            & (_count_in(twice, lo, hi - 1) == 0))
+    out: list[tuple[int, int, np.ndarray | None]] = []
+    for k in np.flatnonzero(bits | (n == 0)).tolist():
+        digits = compact[lo[k]:hi[k]:2] - 48 if n[k] else None
+        out.append((int(s0[k]), int(e0[k]), digits))
+    return out
+
+
+def _refill(node: Any, leaves: list[tuple[int, int, np.ndarray | None]], pos: list[int],
+            arrays_under: str | None, parent_key: str | None, as_array: bool) -> Any:
+    """``node`` with its empty lists replaced, in document order, by the leaves' values."""
+    if isinstance(node, dict):
+        return {k: _refill(v, leaves, pos, arrays_under, k,
+                           arrays_under is not None and parent_key == arrays_under)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        if node:
+            return [_refill(v, leaves, pos, arrays_under, None, False) for v in node]
+        if pos[0] >= len(leaves):
+            raise _Mismatch
+        digits = leaves[pos[0]][2]
+        pos[0] += 1
+        if digits is None:
+            return []
+        return digits if as_array else digits.tolist()
+    return node
+
+
+def parse_json_bytes(data: bytes, arrays_under: str | None = "codes") -> Any:
+    """The JSON document ``data`` as ``json.loads`` gives it, except that bit lists that are
+    values of an object under the key ``arrays_under`` come back as uint8 numpy arrays.
+
+    Raises what ``json.loads`` raises (``json.JSONDecodeError``, ``UnicodeDecodeError``) on
+    bad input: any document the fast path cannot take is parsed by ``json`` itself.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return json.loads(data.decode("utf-8"))
+    try:
+        leaves = _leaf_lists(data)
+        pieces, prev = [], 0
+        for s, e, d in leaves:  # the document without the bit lists' items
+            if d is not None:
+                pieces.append(data[prev:s + 1])
+                prev = e
+        pieces.append(data[prev:])
+        rest = b"".join(pieces)
+        del pieces
+        if _LONG_NUMBER.search(rest):
+            raise _Mismatch  # orjson reads integers past 64 bits as floats; json does not
+        tree = orjson.loads(rest)
+        del rest
+        pos = [0]
+        out = _refill(tree, leaves, pos, arrays_under, None, False)
+        if pos[0] != len(leaves):
+            raise _Mismatch
+        return out
+    except (orjson.JSONDecodeError, _Mismatch, RecursionError):
+        return json.loads(data.decode("utf-8"))
