@@ -246,3 +246,51 @@ def test_an_unreachable_scheduler_is_one_line_exit_2_nothing_written(npz_run, sa
         assert len(err) == 1, err
         assert "cannot reach the Dask scheduler at " + address in err[0]
         assert not out.exists()
+
+
+def test_a_scheduler_gone_mid_run_is_one_line_exit_2_nothing_written(tmp_path):
+    """A scheduler of its own (with one worker) is killed while the run's tasks are on it."""
+    src = tmp_path / "run"
+    src.mkdir()
+    stack = drifting_stack(16, 900, 300, density=0.04, drift=0.05, seed=8)
+    for t in range(stack.n_steps):
+        save_npz([stack.snapshot(t)], src / f"ckpt_{t:03d}.npz")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with open(tmp_path / "scheduler.log", "wb") as fh:
+        scheduler = subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                                      address.rsplit(":", 1)[1], "--no-dashboard"],
+                                     stdout=fh, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT)
+    procs = [scheduler]
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        client = None
+        while client is None and time.monotonic() < deadline:
+            try:
+                client = _client(address)
+            except OSError:
+                time.sleep(0.2)
+        assert client is not None, (tmp_path / "scheduler.log").read_text()
+        procs.append(start_worker(address, tmp_path / "worker.log"))
+        client.wait_for_workers(1, timeout=START_TIMEOUT_S)
+        out = tmp_path / "out"
+        run = subprocess.Popen([sys.executable, "-m", "ontochron", "analyze", str(src),
+                                "--quiet", "--out", str(out), "--scheduler", address],
+                               env=_env(), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        busy = False
+        while run.poll() is None and time.monotonic() < deadline + 300:
+            if any(str(k).startswith("ontochron_checkpoint")
+                   for keys in client.processing().values() for k in keys):
+                busy = True
+                break
+            time.sleep(0.01)
+        client.close(timeout=2)
+        scheduler.kill()
+        _, err = run.communicate(timeout=300)
+    finally:
+        _stop(procs)
+    assert busy, "the run ended before the scheduler was killed"
+    assert run.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("ontochron analyze: error: lost the Dask scheduler at " + address)
+    assert not out.exists()

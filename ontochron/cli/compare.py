@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare, write the files, then (with both runs named) the SAME_AS relationships."""
+    from ontochron.cli.options import scheduler_options
     from ontochron.errors import InputError
     from ontochron.lineage.compare import compare_dictionaries, write_compare
 
@@ -46,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("compare matches two dictionaries on decoder or encoder; "
                          "--match-on activations is for `ontochron lineage` on codes")
     rows, summary = compare_dictionaries(args.sae_a, args.sae_b, layout=args.layout,
-                                         scheduler=args.scheduler, workers=args.workers,
-                                         **opts)
+                                         **scheduler_options(args), **opts)
     paths = write_compare(rows, summary, args.out)
     if args.run_a is not None:
         from ontochron.graph.lineage_write import write_same_as

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the ingest and print what changed."""
     from ontochron.cli.analyze import ontology_config
     from ontochron.cli.lineage import lineage_options
+    from ontochron.cli.options import scheduler_options
     from ontochron.errors import InputError
     from ontochron.graph.ingest import ingest
     from ontochron.graph.store import config_from_args
@@ -51,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
     report = ingest(args.source, run=args.run, store=config_from_args(args),
                     format=args.format, compat=args.compat, config=ontology_config(args),
                     progress=not args.quiet, batch_size=args.batch_size,
-                    lineage_options=lineage_options(args), scheduler=args.scheduler,
-                    workers=args.workers)
+                    lineage_options=lineage_options(args), **scheduler_options(args))
     if not args.quiet:
         print(report.summary(), file=sys.stdout)
     return 0

@@ -55,4 +55,22 @@ def cluster_from_args(args: argparse.Namespace) -> Any:
     in-process run); an unreachable scheduler is one ClusterError line (exit 2)."""
     from ontochron.distributed import open_cluster
 
-    return open_cluster(getattr(args, "scheduler", None), getattr(args, "workers", None))
+    return open_cluster(**scheduler_options(args))
+
+
+def scheduler_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``scheduler=`` and ``workers=`` for the Python API from :func:`add_scheduler_arguments`
+    (Dask's own log lines silenced unless --verbose: the CLI reports a failure in one line)."""
+    import logging
+    import os
+
+    scheduler = getattr(args, "scheduler", None)
+    if not getattr(args, "verbose", False) and (scheduler or
+                                                os.environ.get("DASK_SCHEDULER_ADDRESS")):
+        import distributed  # noqa: F401 - its import sets its loggers' levels; then ours
+
+        for name in ["distributed", *logging.root.manager.loggerDict]:
+            if name == "distributed" or name.startswith("distributed."):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+    return {"scheduler": getattr(args, "scheduler", None),
+            "workers": getattr(args, "workers", None)}
