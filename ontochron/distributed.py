@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -40,12 +41,26 @@ def scheduler_address(scheduler: str | None) -> str | None:
         return scheduler
     if os.environ.get("DASK_SCHEDULER_ADDRESS"):
         return os.environ["DASK_SCHEDULER_ADDRESS"]
+    if not _dask_config_files():  # importing dask costs ~0.15 s: only when it may say more
+        return None
     try:
         import dask.config
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         return None
     address = dask.config.get("scheduler-address", None)
     return str(address) if address else None
+
+
+def _dask_config_files() -> bool:
+    """Is there a Dask configuration file where Dask looks for one?"""
+    dirs = [os.environ.get("DASK_CONFIG") or os.path.join(os.path.expanduser("~"), ".config",
+                                                          "dask"),
+            os.path.join(sys.prefix, "etc", "dask"), "/etc/dask"]
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            if any(f.endswith((".yaml", ".yml", ".json")) for f in os.listdir(d)):
+                return True
+    return False
 
 
 def _call(fn: Callable[..., R], *args: Any) -> R:
