@@ -167,8 +167,13 @@ class Cluster:
         one :class:`ClusterError`; a task's own exception (e.g. InputError) passes through."""
         from concurrent.futures import CancelledError
 
+        from distributed import KilledWorker
+
         try:
             return fut.result()
+        except KilledWorker as exc:
+            raise ClusterError(f"a task ended every worker that ran it ({exc}); the workers "
+                               "may need more memory (docs/scale.md)") from None
         except (CancelledError, OSError, TimeoutError) as exc:
             if isinstance(exc, OSError) and fut.status == "error":
                 raise  # the task itself raised OSError

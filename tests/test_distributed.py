@@ -142,6 +142,32 @@ def test_analyze_on_a_scheduler_writes_the_in_process_files(dask_cluster, source
     assert any(p.startswith("ontochron_checkpoint") for p in _ran_on(dask_cluster))
 
 
+@pytest.mark.parametrize("switches", [{"connections": False},
+                                      {"structure": False, "connection_null": "fdsm",
+                                       "null_samples": 50},
+                                      {"structure_at": "last"}])
+def test_analyze_api_on_a_scheduler_equals_in_process(dask_cluster, switches):
+    """Each switch combination takes another path through the tasks."""
+    import dataclasses
+
+    from ontochron.ontology import OntologyConfig, analyze
+
+    stack = drifting_stack(6, 60, 80, density=0.1, drift=0.1, seed=9)
+    at = switches.pop("structure_at", None)
+    config = OntologyConfig(**switches)
+    if at is not None:
+        config.structure_config = dataclasses.replace(config.structure_config, at=at)
+    here = analyze(stack, config, progress=False)
+    there = analyze(stack, config, progress=False, scheduler=dask_cluster)
+    assert here.summary == there.summary
+    for name in ("kind", "a", "b", "c", "valid_from", "valid_to"):
+        assert np.array_equal(getattr(here.relations, name), getattr(there.relations, name))
+    for k, v in here.relations.stats.items():
+        assert np.array_equal(v, there.relations.stats[k], equal_nan=True), k
+    for name in ("kind", "step", "concept", "feature", "detail"):
+        assert np.array_equal(getattr(here.events, name), getattr(there.events, name))
+
+
 def test_analyze_tasks_receive_arrays_when_workers_cannot_see_the_files(
         dask_cluster, npz_run, tmp_path, monkeypatch):
     from ontochron.distributed import Cluster
@@ -294,3 +320,16 @@ def test_a_scheduler_gone_mid_run_is_one_line_exit_2_nothing_written(tmp_path):
     assert len(lines) == 1, err
     assert lines[0].startswith("ontochron analyze: error: lost the Dask scheduler at " + address)
     assert not out.exists()
+
+
+def test_ingest_on_a_scheduler_writes_the_same_graph(dask_cluster, graph_store):
+    from ontochron.graph.ingest import ingest
+    from tests.test_graph_ingest import CONN, dump, structured_stack
+
+    stack = structured_stack(seed=6, n_steps=5)
+    ingest(stack, run="here", store=graph_store, config=CONN, progress=False)
+    ingest(stack, run="there", store=graph_store, config=CONN, progress=False,
+           scheduler=dask_cluster)
+    here = dump(graph_store, "here")
+    assert sum(here[0].values()) > 0 and sum(here[1].values()) > 0
+    assert here == dump(graph_store, "there")
