@@ -195,7 +195,7 @@ def _local_cluster(workers: int | None) -> Any:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ClusterError(f"--workers must be an integer >= 1, got {n!r}")
     return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR)
+                        dashboard_address=None, silence_logs=logging.CRITICAL)
 
 
 def _connect(address: str) -> Any:
