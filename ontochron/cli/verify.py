@@ -143,6 +143,10 @@ def _verify_sae(args: argparse.Namespace, feats: list[int] | None, kw: dict[str,
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+    import sys
+
+    from ontochron.causal.lineage_space import for_run, for_summary
     from ontochron.causal.persist import write_graph, write_summary
 
     feats = parse_features(args.features)
@@ -151,18 +155,48 @@ def run(args: argparse.Namespace) -> int:
     kw = {"n_resamples": args.n_resamples, "seed": args.seed, "alpha": args.alpha,
           "alternative": args.alternative, "unit": args.unit, "progress": not args.quiet}
     report = (_verify_demo if args.demo_checkpoints else _verify_sae)(args, feats, kw)
-    if args.summary:
-        write_summary(args.summary, report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.summary(), indent=2), encoding="utf-8")
-    if args.run:
-        from ontochron.graph.store import open_store_from_args
+    with contextlib.ExitStack() as stack:
+        # every target is mapped (latent -> lineage) before anything is written
+        mapped = {}
+        if args.summary:
+            mapped["summary"] = for_summary(args.summary, report)
+        if args.run:
+            from ontochron.graph.store import open_store_from_args
 
-        with open_store_from_args(args) as store:
-            write_graph(store, args.run, report)
+            store = stack.enter_context(open_store_from_args(args))
+            mapped["run"] = for_run(store, args.run, report)
+        if args.summary:
+            write_summary(args.summary, mapped["summary"])
+        if args.json:
+            Path(args.json).write_text(json.dumps(report.summary(), indent=2),
+                                       encoding="utf-8")
+        if args.run:
+            write_graph(store, args.run, mapped["run"])
     if not args.quiet:
         _print(report)
+    for target, rep in mapped.items():
+        _print_mapping(target, rep, args, file=sys.stdout if not args.quiet else None)
     return 0
+
+
+def _print_mapping(target: str, report: Any, args: argparse.Namespace, file: Any) -> None:
+    """Say where a lineage-space target put the tested latents; latents without a lineage at
+    the step are always reported (on stderr), never written."""
+    import sys
+
+    if report.space != "lineage":
+        return
+    where = f"run {args.run!r}" if target == "run" else str(args.summary)
+    if file is not None and report.results:
+        pairs = ", ".join(f"{r.dict_index}->{r.feature}" for r in report.results[:20])
+        more = "" if len(report.results) <= 20 else f", ... ({len(report.results)} in all)"
+        print(f"{where}: latents mapped to the lineages holding them at step {report.step} "
+              f"(latent->lineage): {pairs}{more}", file=file)
+    missing = report.config.get("no_lineage") or []
+    if missing:
+        print(f"ontochron verify: warning: {where}: {len(missing)} tested latent"
+              f"{'s have' if len(missing) != 1 else ' has'} no lineage at step {report.step}, "
+              f"not written: {missing}", file=sys.stderr)
 
 
 def _print(report: Any) -> None:
