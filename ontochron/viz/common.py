@@ -117,5 +117,14 @@ def empty_note(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
+def empty_figure_note(fig: Any, text: str) -> Any:
+    """Say on a plotly figure why it has nothing to show (instead of blank axes)."""
+    fig.update_layout(annotations=[{"text": text, "showarrow": False, "xref": "paper",
+                                    "yref": "paper", "x": 0.5, "y": 0.5,
+                                    "font": {"color": "#666"}}],
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
 def concept_label(data: PlotData, i: int) -> str:
     return data.concepts[i] if 0 <= i < len(data.concepts) else f"#{i}"

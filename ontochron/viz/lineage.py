@@ -62,6 +62,11 @@ def layout(lin: LineageData, top: int = DEFAULT_TOP) -> dict[str, Any]:
     kinds = np.asarray(ev["kind"], dtype=object)
     link = np.isin(kinds.astype(str), ("split", "merge")) & (ev["source"] >= 0) \
         & (ev["target"] >= 0) & (ev["source"] < n) & (ev["target"] < n)
+    # links in (step, kind, source, target) order: the picture does not depend on row order
+    lk = np.flatnonzero(link)
+    lk = lk[np.lexsort((ev["target"][lk], ev["source"][lk], kinds[lk].astype(str),
+                        ev["step"][lk]))]
+    link = lk
     src, dst = ev["source"][link], ev["target"][link]
     g = coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
     n_fam, fam = connected_components(g, directed=False) if n else (0, np.zeros(0, int))
@@ -198,7 +203,8 @@ def _markers(lin: LineageData, lay: dict[str, Any]) -> dict[str, np.ndarray]:
             st = steps[np.maximum(ti, 0)]
         lane = lay["lane_of"][ids]
         keep &= lane >= 0
-        out[kind] = np.stack([st[keep], lane[keep]], axis=1) if keep.any() else np.zeros((0, 2))
+        pts = np.stack([st[keep], lane[keep]], axis=1) if keep.any() else np.zeros((0, 2))
+        out[kind] = pts[np.lexsort((pts[:, 1], pts[:, 0]))]   # independent of row order
     return out
 
 
