@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # the driver logs each retry; its final error reaches us as one
         logging.getLogger("neo4j").setLevel(logging.CRITICAL)  # StoreError line
+    from ontochron.graph.notice import set_start_notice
+
+    # a first start of the embedded store is silent for seconds otherwise (stderr: the
+    # command's own output stays clean)
+    set_start_notice(lambda message: print(f"ontochron: {message}", file=sys.stderr,
+                                           flush=True))
     try:
         return int(args.func(args) or 0)
     except OntochronError as exc:
