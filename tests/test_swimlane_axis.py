@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ontochron.ontology import analyze
-from ontochron.viz import from_ontology
-from ontochron.viz import swimlane
+from ontochron.viz import from_ontology, swimlane
 from tests.synthetic import stack_from_dense
 
 
