@@ -486,6 +486,10 @@ def _cell(v: Any, csv_mode: bool = False) -> str:
         return "true" if v else "false"
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
+    if isinstance(v, float) and not csv_mode:
+        # a table is read by people: 6 significant digits (0.17500000000000002 -> 0.175),
+        # still a float (1.0 stays 1.0); csv and json keep every digit
+        return repr(float(f"{v:.6g}"))
     if isinstance(v, (list, dict)):
         if _has_graph_value(v):
             items = v.items() if isinstance(v, dict) else None
