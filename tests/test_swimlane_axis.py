@@ -42,3 +42,25 @@ def test_feature_groups_never_share_a_colour():
     for n in (1, 10, 11, 40, 97):
         c = swimlane.colors(n)
         assert len(c) == n and len(set(c)) == n
+
+
+def test_lineage_families_never_share_a_colour(tmp_path):
+    from ontochron.viz import lineage as flow
+    from ontochron.viz import read_lineage_files
+    from tests import lineage_files
+    from tests.test_plots import small_ontology
+
+    lineage_files.write(tmp_path / "lin", lineage_files.simulate(
+        list(range(0, 200, 20)), n0=60, seed=3, p_split=0.03, p_merge=0.02))
+    data = from_ontology(small_ontology(), lineage=read_lineage_files(tmp_path / "lin"))
+    lay = flow.layout(data.lineage, 100)
+    n_fam = np.unique(lay["family"][lay["lanes"]]).size
+    assert n_fam > 10                                    # more than the 10-colour palette
+    fig = flow.figure(data, 100, color="family")
+    lines = [t for t in fig.data if t.mode == "lines" and t.showlegend is False]
+    cols = [t.line.color for t in lines]
+    # one colour per family drawn (a family of one-checkpoint lineages has no segment)
+    assert len(cols) == len(set(cols)) > 10 and len(cols) >= n_fam - 2
+    png = flow.png(data, 100, color="family")
+    segs = png.axes[0].collections[0].get_colors()
+    assert len({tuple(c) for c in segs.tolist()}) == len(cols)

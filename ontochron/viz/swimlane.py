@@ -18,7 +18,13 @@ from matplotlib.patches import Patch
 
 from ontochron.errors import InputError
 from ontochron.ontology.intervals import OPEN, holds_at
-from ontochron.viz.common import DEFAULT_TOP, check_top, concept_label, empty_note
+from ontochron.viz.common import (
+    DEFAULT_TOP,
+    check_top,
+    concept_label,
+    distinct_colors,
+    empty_note,
+)
 from ontochron.viz.data import PlotData
 
 TITLE = "Concept × feature activity"
@@ -157,18 +163,8 @@ def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
 
 
 def colors(n: int) -> list[str]:
-    """``n`` distinct colours: the palette for up to 10 groups, else evenly spaced hues of a
-    perceptual colour map (never a repeat within one figure)."""
-    if n <= len(PALETTE):
-        return list(PALETTE[:max(n, 0)])
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
-    cmap = colormaps["turbo"]
-    # interleave hues so neighbouring groups differ strongly: 0, n/2, 1, n/2+1, ...
-    half = (n + 1) // 2
-    order = [i // 2 + (half if i % 2 else 0) for i in range(n)]
-    return [to_hex(cmap(0.05 + 0.9 * k / max(n - 1, 1))) for k in order]
+    """``n`` distinct colours for the feature groups (:func:`common.distinct_colors`)."""
+    return distinct_colors(n, PALETTE)
 
 
 def axis_end(data: PlotData) -> float:
