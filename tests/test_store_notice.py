@@ -27,3 +27,12 @@ def test_a_running_store_is_not_announced(bolt_server, capsys, no_env_store):
     assert main(["query", "--cypher", "RETURN 1 AS x", "--data-dir",
                  str(bolt_server.data_dir)]) == 0
     assert "starting the embedded store" not in capsys.readouterr().err
+
+
+def test_quiet_commands_stay_quiet(tmp_path, capsys, no_env_store):
+    assert main(["export", "--data-dir", str(tmp_path / "s"), "-f", "json", "-o",
+                 str(tmp_path / "x.jsonl")]) == 2      # an empty store: no run to export
+    assert "starting the embedded store" in capsys.readouterr().err
+    assert main(["plot", "--run", "r", "--data-dir", str(tmp_path / "s2"), "--out",
+                 str(tmp_path / "p"), "--quiet"]) == 2
+    assert "starting the embedded store" not in capsys.readouterr().err

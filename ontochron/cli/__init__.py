@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     from ontochron.graph.notice import set_start_notice
 
     # a first start of the embedded store is silent for seconds otherwise (stderr: the
-    # command's own output stays clean)
-    set_start_notice(lambda message: print(f"ontochron: {message}", file=sys.stderr,
+    # command's own output stays clean; --quiet: nothing)
+    set_start_notice(None if getattr(args, "quiet", False) else
+                     lambda message: print(f"ontochron: {message}", file=sys.stderr,
                                            flush=True))
     try:
         return int(args.func(args) or 0)
