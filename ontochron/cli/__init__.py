@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        set_start_notice(None)   # library calls after the command stay silent
 
 
 if __name__ == "__main__":  # pragma: no cover
