@@ -343,3 +343,66 @@ def test_tensorboard_scalars_load_in_tensorboards_reader(graph_store, bolt_serve
     assert sorted(got["ontochron/births"]) == stack.steps.tolist()
     assert got["ontochron/active_features"] == {
         int(s): float(v) for s, v in zip(stack.steps, want["active_features"], strict=True)}
+
+
+def test_monitor_in_a_torch_training_loop_equals_batch_ingest(graph_store, tmp_path):
+    """The Python API: each log() writes the step's snapshot and appends it to the graph
+    through watch's path; the graph equals a batch ingest of the snapshots it wrote."""
+    import torch
+
+    from ontochron.ingest.extractors import BinaryExtractor
+    from ontochron.watch import Monitor
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Sigmoid())
+    probes = {f"concept {i}": torch.randn(6, 8) + i % 3 for i in range(12)}
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    fired = []
+    with Monitor("mon", tmp_path / "snaps", extractor=BinaryExtractor(), probes=probes,
+                 store=graph_store, config=CONN, alerts=["deaths=0"],
+                 on_alert=fired.append, tensorboard=tmp_path / "tb") as mon:
+        for step in range(0, 50, 10):
+            x = torch.randn(32, 8)
+            loss = (model(x) - (x[:, :1] > 0).float()).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            changes = mon.log(step, model)
+            assert [c.step for c in changes] == [step]
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == sorted(
+        f"step_{s}.npz" for s in range(0, 50, 10))  # no temporary file left behind
+    assert dump(graph_store, "mon") == batch_ref(graph_store, tmp_path / "snaps")
+    deaths = graph_store.run("MATCH (e:Death) WHERE e.run_id = 'mon' RETURN e.step AS s")
+    assert sorted({a.step for a in fired}) == sorted({r["s"] for r in deaths})
+    assert sorted(_scalars(tmp_path / "tb")["ontochron/births"]) == list(range(0, 50, 10))
+
+
+def test_scanner_settle_marker_and_temporary_names(tmp_path):
+    from ontochron.watch.ready import Scanner
+
+    stack = structured_stack(seed=9, n_steps=2, n=20)
+    write_checkpoint(tmp_path, stack, 0)
+    (tmp_path / "tmp-checkpoint-5").mkdir()  # a trainer's folder before its rename
+    (tmp_path / "step_9.npz.part").write_bytes(b"x")
+    (tmp_path / "README.md").write_text("x")
+    (tmp_path / "checkpoint-7").mkdir()  # a folder checkpoint being written
+    (tmp_path / "checkpoint-7" / "sae_weights.safetensors").write_bytes(b"x")
+    ready, wait, pending = Scanner(tmp_path, settle=0.0).scan()
+    assert sorted(ready) == ["checkpoint-7", "step_0.npz"] and wait is None
+    marked = Scanner(tmp_path, settle=0.0, marker="COMPLETE")
+    ready, _, pending = marked.scan()
+    assert ready == {} and sorted(pending) == ["checkpoint-7", "step_0.npz"]
+    (tmp_path / "checkpoint-7" / "COMPLETE").write_text("")
+    (tmp_path / "step_0.npzCOMPLETE").write_text("")
+    assert sorted(marked.scan()[0]) == ["checkpoint-7", "step_0.npz"]
+    slow = Scanner(tmp_path, settle=3600.0)  # files just written are not settled yet
+    ready, wait, pending = slow.scan()
+    assert ready == {} and wait is not None and 0 < wait <= 3600
+    old = time.time() - 7200
+    for p in (tmp_path / "step_0.npz", tmp_path / "checkpoint-7" / "sae_weights.safetensors",
+              tmp_path / "checkpoint-7" / "COMPLETE"):
+        os.utime(p, (old, old))
+    assert sorted(slow.scan()[0]) == ["checkpoint-7", "step_0.npz"]  # a restart: old files
+    with open(tmp_path / "step_0.npz", "ab") as fh:  # written again: not settled any more
+        fh.write(b"more")
+    assert "step_0.npz" in slow.scan()[2]

@@ -113,6 +113,10 @@ class Watcher:
         last_activity = time.monotonic()
         while True:
             self.wake.clear()
+            # looked at before the scan: training writes it after its last checkpoint, so
+            # when it is seen here, the scan below sees every checkpoint
+            finished = bool(opts.until_file) and (self.scanner.directory /
+                                                  str(opts.until_file)).exists()
             ready, settling, _ = self.scanner.scan()
             rejected = {n: s for n, s in rejected.items() if ready.get(n) == s}
             ready = {n: s for n, s in ready.items() if n not in rejected}
@@ -145,8 +149,7 @@ class Watcher:
             if alerted and opts.exit_on_alert:
                 return ALERT_EXIT
             if settling is None:  # nothing is still being written
-                if opts.once or (opts.until_file and
-                                 (self.scanner.directory / opts.until_file).exists()):
+                if opts.once or finished:
                     return 2 if errors and opts.once else 0
             known = self.follower.known
             if opts.until_step is not None and known and max(known) >= opts.until_step:

@@ -20,13 +20,19 @@ log = logging.getLogger(__name__)
 
 
 def _default_activations(model: Any, inputs: Any) -> Any:
-    """``model(inputs)`` without gradients (torch modules) or as a plain call."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return model(inputs)
+    """``model(inputs)``."""
+    return model(inputs)
+
+
+def _no_grad(fn: Callable[[Any, Any], Any], model: Any, inputs: Any) -> Any:
+    """``fn(model, inputs)`` without autograd bookkeeping when torch is around."""
+    import sys
+
+    torch = sys.modules.get("torch")  # a model that is a torch module has imported it
+    if torch is None:
+        return fn(model, inputs)
     with torch.no_grad():
-        return model(inputs)
+        return fn(model, inputs)
 
 
 class Monitor:
@@ -34,7 +40,7 @@ class Monitor:
 
     ``extractor`` turns activations into codes (``BinaryExtractor``, ``SAEExtractor``, …);
     ``probes`` maps concept -> the inputs standing for it (given a model, its activations
-    come from ``activations_fn(model, inputs)``, default ``model(inputs)`` under
+    come from ``activations_fn(model, inputs)``, default ``model(inputs)``, run under
     ``torch.no_grad()``); ``directory`` receives one ``step_<N>.npz`` snapshot per ``log``.
     ``store``: an open GraphStore, a URI / StoreConfig, or None for the configured default;
     ``graph=False`` only writes the files (for a ``watch`` in another process).
@@ -89,7 +95,7 @@ class Monitor:
         if self.probes is None:
             raise InputError("Monitor.log got a model but the Monitor has no probes "
                              "(concept -> inputs)")
-        return {c: self.activations_fn(model_or_activations, x)
+        return {c: _no_grad(self.activations_fn, model_or_activations, x)
                 for c, x in self.probes.items()}
 
     def write(self, step: int, model_or_activations: Any) -> Path:
