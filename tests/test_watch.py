@@ -229,8 +229,9 @@ def test_half_written_checkpoint_never_reaches_the_graph(graph_store, bolt_serve
     partial = ckpts / f"step_{int(stack.steps[3])}.npz"
     partial.write_bytes(whole[: len(whole) // 2])
     (ckpts / f"tmp-step_{int(stack.steps[3]) + 100}.npz").write_bytes(b"\0" * 10)
-    w = Watch(watch_cmd(bolt_server, ckpts, "--run", "half", "--settle", "0.3",
-                        "--until-step", str(int(stack.steps[3]))), env_for(bolt_server))
+    w = Watch(watch_cmd(bolt_server, ckpts, "--run", "half", "--settle", "0.3", "--polling",
+                        "--poll", "0.2", "--until-step", str(int(stack.steps[3]))),
+              env_for(bolt_server))
     try:
         for t in range(3):
             assert w.next_line().startswith(f"step {int(stack.steps[t])}:")
@@ -373,7 +374,7 @@ def test_monitor_in_a_torch_training_loop_equals_batch_ingest(graph_store, tmp_p
         f"step_{s}.npz" for s in range(0, 50, 10))  # no temporary file left behind
     assert dump(graph_store, "mon") == batch_ref(graph_store, tmp_path / "snaps")
     deaths = graph_store.run("MATCH (e:Death) WHERE e.run_id = 'mon' RETURN e.step AS s")
-    assert sorted({a.step for a in fired}) == sorted({r["s"] for r in deaths})
+    assert deaths and sorted({a.step for a in fired}) == sorted({r["s"] for r in deaths})
     assert sorted(_scalars(tmp_path / "tb")["ontochron/births"]) == list(range(0, 50, 10))
 
 
@@ -406,3 +407,34 @@ def test_scanner_settle_marker_and_temporary_names(tmp_path):
     with open(tmp_path / "step_0.npz", "ab") as fh:  # written again: not settled any more
         fh.write(b"more")
     assert "step_0.npz" in slow.scan()[2]
+
+
+def test_watch_sae_folders_with_a_marker_equals_batch_ingest(graph_store, bolt_server,
+                                                             tmp_path):
+    """Per-checkpoint SAE folders with probe activations (lineage space), each moved in and
+    then marked COMPLETE: lines carry the lineage counts; the graph equals a batch ingest."""
+    from tests.test_lineage_pipeline import write_probe_run
+
+    steps = (0, 100, 200)
+    src = tmp_path / "written"
+    write_probe_run(src, steps=steps)
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    w = Watch(watch_cmd(bolt_server, ckpts, "--run", "sae", "--settle", "0", "--marker",
+                        "COMPLETE", "--until-step", "200", "--tensorboard",
+                        str(tmp_path / "tb")), env_for(bolt_server))
+    try:
+        for step in steps:
+            os.rename(src / f"step_{step}", ckpts / f"step_{step}")
+            time.sleep(0.5)  # not complete yet: no marker
+            (ckpts / f"step_{step}" / "COMPLETE").write_text("")
+            line = w.next_line()
+            assert line.startswith(f"step {step}:") and "splits=" in line and "merges=" in line
+        assert w.wait() == 0, w.err
+    finally:
+        w.stop()
+    assert "mean_drift=" in w.seen[1] and "mean_drift=" not in w.seen[0]
+    assert dump(graph_store, "sae") == batch_ref(graph_store, ckpts)
+    tags = _scalars(tmp_path / "tb")
+    assert sorted(tags["ontochron/lineage_births"]) == list(steps)
+    assert 0 < tags["ontochron/mean_drift"][100] < 1
