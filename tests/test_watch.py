@@ -438,3 +438,19 @@ def test_watch_sae_folders_with_a_marker_equals_batch_ingest(graph_store, bolt_s
     tags = _scalars(tmp_path / "tb")
     assert sorted(tags["ontochron/lineage_births"]) == list(steps)
     assert 0 < tags["ontochron/mean_drift"][100] < 1
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["{missing}"], "not a directory"),
+    (["{dir}", "--settle", "-1"], "--settle must be >= 0"),
+    (["{dir}", "--alert", "deaths=1.5"], "whole number"),
+    (["{dir}", "--alert", "concept-loses=2"], "fraction in (0, 1]"),
+    (["{dir}", "--on-alert", "notify 'unclosed"], "--on-alert"),
+])
+def test_bad_watch_options_exit_2_with_one_line(tmp_path, capsys, args, needle):
+    from ontochron.cli import main
+
+    argv = [a.format(missing=tmp_path / "nope", dir=tmp_path) for a in args]
+    assert main(["watch", *argv, "--store", "bolt://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0] and err[0].startswith("ontochron watch: error:")
