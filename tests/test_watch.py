@@ -454,3 +454,31 @@ def test_bad_watch_options_exit_2_with_one_line(tmp_path, capsys, args, needle):
     assert main(["watch", *argv, "--store", "bolt://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0] and err[0].startswith("ontochron watch: error:")
+
+
+def test_follower_reopens_a_store_whose_connection_was_lost(graph_store, store_target,
+                                                            tmp_path):
+    """A long watch outlives a connection (an idle embedded store that stopped, a restarted
+    server): the sync is retried once on a reopened store, and the run stays exact."""
+    from ontochron.graph.store import connect
+    from ontochron.watch.follow import Follower
+
+    def fresh():
+        return connect(store_target.uri, store_target.username, store_target.password,
+                       store_target.database, config=store_target)
+
+    stack = structured_stack(seed=10, n_steps=2, n=40)
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    first = fresh()
+    follower = Follower(ckpts, first, run="reopen", config=CONN, reopen=fresh)
+    try:
+        write_checkpoint(ckpts, stack, 0)
+        assert [c.step for c in follower.sync(["step_0.npz"]).changes] == [0]
+        first.driver.close()  # the connection is gone
+        write_checkpoint(ckpts, stack, 1)
+        changes = follower.sync(["step_0.npz", "step_100.npz"]).changes
+        assert [c.step for c in changes] == [100] and follower.store is not first
+    finally:
+        follower.store.close()
+    assert dump(graph_store, "reopen") == batch_ref(graph_store, ckpts)

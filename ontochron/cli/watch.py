@@ -106,16 +106,19 @@ def run(args: argparse.Namespace) -> int:
     hook = parse_hook(args.on_alert)
     config = ontology_config(args)
     lopts = lineage_options(args)
+    store_config = config_from_args(args)
+    store = open_store(config=store_config)
+    follower: Follower | None = None
     tb = None
-    if args.tensorboard:
-        from ontochron.tensorboard_scalars import ScalarWriter
-
-        tb = ScalarWriter(args.tensorboard)
-    store = open_store(config=config_from_args(args))
     try:
+        if args.tensorboard:
+            from ontochron.tensorboard_scalars import ScalarWriter
+
+            tb = ScalarWriter(args.tensorboard)
         follower = Follower(args.directory, store, run=args.run, format=args.format,
                             compat=args.compat, config=config, batch_size=args.batch_size,
-                            lineage_options=lopts, tensorboard=tb, alerts=rules, hook=hook)
+                            lineage_options=lopts, tensorboard=tb, alerts=rules, hook=hook,
+                            reopen=lambda: open_store(config=store_config))
         scanner = Scanner(Path(args.directory), settle=args.settle, marker=args.marker)
         watcher = Watcher(
             follower, scanner,
@@ -136,16 +139,17 @@ def run(args: argparse.Namespace) -> int:
 
         previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            if not args.quiet:
-                print(f"watching {args.directory} into run {follower.run_id!r} "
-                      f"({'file-system events' if not args.polling else 'polling'}; "
-                      f"{len(follower.known)} checkpoints in the graph)", file=sys.stderr,
-                      flush=True)
-            return watcher.run()
+            def started(mode: str) -> None:
+                if not args.quiet:
+                    print(f"watching {args.directory} into run {follower.run_id!r} ({mode}; "
+                          f"{len(follower.known)} checkpoints in the graph)", file=sys.stderr,
+                          flush=True)
+
+            return watcher.run(on_start=started)
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
     finally:
-        store.close()
+        (follower.store if follower is not None else store).close()
         if tb is not None:
             tb.close()

@@ -13,22 +13,27 @@ become ready together are synced together.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ontochron.errors import InputError
+from ontochron.errors import InputError, StoreError
 from ontochron.graph.cypher import load_cypher
 from ontochron.graph.ingest import IngestReport, ingest
 from ontochron.graph.store import GraphStore
 from ontochron.stepcounts import at_step, step_counts
 from ontochron.watch.alerts import Alert, AlertRule, check, run_hook
+
+log = logging.getLogger(__name__)
 
 
 class EntryError(InputError):
@@ -85,7 +90,8 @@ class Follower:
                  run: str | None = None, format: str = "auto", compat: str | None = None,
                  config: Any = None, batch_size: int | None = None,
                  lineage_options: dict[str, Any] | None = None, tensorboard: Any = None,
-                 alerts: list[AlertRule] | None = None, hook: list[str] | None = None) -> None:
+                 alerts: list[AlertRule] | None = None, hook: list[str] | None = None,
+                 reopen: Callable[[], GraphStore] | None = None) -> None:
         self.directory = Path(directory)
         self.store = store
         self.run_id = run if run is not None else self.directory.absolute().name
@@ -98,6 +104,7 @@ class Follower:
         self.tensorboard = tensorboard
         self.alerts = list(alerts or [])
         self.hook = hook
+        self.reopen = reopen  # a fresh store after a lost connection (long watches)
         self.known = self.graph_steps()
 
     def graph_steps(self) -> set[int]:
@@ -131,6 +138,23 @@ class Follower:
         message = exc.message.replace(os.fspath(view), os.fspath(self.directory))
         return EntryError(message, path, entry)
 
+    def _ingest(self, view: Path) -> IngestReport:
+        """One batch ingest of the view; after a store error (e.g. an embedded store that
+        stopped while idle) once more on a reopened store, when the caller can reopen it."""
+        def once() -> IngestReport:
+            return ingest(view, run=self.run_id, store=self.store, progress=False,
+                          source_name=str(self.directory.absolute()), **self.options)
+        try:
+            return once()
+        except StoreError:
+            if self.reopen is None:
+                raise
+            log.warning("graph store connection lost; reopening it")
+            with contextlib.suppress(Exception):
+                self.store.close()
+            self.store = self.reopen()
+            return once()  # the ingest is idempotent and crash-safe: a retry is safe
+
     def sync(self, names: list[str], written_at: float | None = None) -> SyncResult:
         """Ingest exactly the checkpoints ``names`` (entries of the directory); ``written_at``
         (epoch seconds) is when the newest of them was written, for the latency."""
@@ -138,8 +162,7 @@ class Follower:
             raise InputError("no complete checkpoints yet", self.directory)
         view = self._view(names)
         try:
-            report = ingest(view, run=self.run_id, store=self.store, progress=False,
-                            source_name=str(self.directory.absolute()), **self.options)
+            report = self._ingest(view)
         except InputError as exc:
             raise self._entry_error(exc, view) from None
         finally:

@@ -94,11 +94,13 @@ class Watcher:
         self.stop.set()
         self.wake.set()
 
-    def run(self) -> int:
+    def run(self, on_start: Callable[[str], None] | None = None) -> int:
         """Watch until a stop condition; 0, ALERT_EXIT, or 2 after unreadable input with
-        ``--once``."""
+        ``--once``. ``on_start`` gets "file-system events" or "polling"."""
         opts = self.options
         self.notifier = Notifier(self.scanner.directory, self.wake, opts.force_polling)
+        if on_start is not None:
+            on_start("file-system events" if self.notifier.mode == "events" else "polling")
         try:
             return self._loop(opts)
         finally:
