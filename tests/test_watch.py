@@ -161,7 +161,9 @@ def test_restart_picks_up_where_the_graph_is(graph_store, bolt_server, tmp_path)
     first = Watch(cmd, env_for(bolt_server))
     assert first.wait() == 0, first.err
     assert line_steps(first.seen) == stack.steps[:3].tolist()
-    again = Watch(cmd, env_for(bolt_server))  # nothing new: nothing printed or written
+    # nothing new: nothing printed or written; --idle-exit ends it
+    again = Watch([a for a in cmd if a != "--once"] + ["--idle-exit", "1"],
+                  env_for(bolt_server))
     assert again.wait() == 0, again.err
     assert line_steps(again.seen) == []
     for t in range(3, 5):

@@ -106,8 +106,11 @@ class Monitor:
                                        metadata={"extractor": self.extractor.name})
         final = self.directory / f"step_{int(step)}.npz"
         tmp = self.directory / f".{final.name}.{os.getpid()}.tmp"
-        save_npz([snap], tmp)
-        os.replace(tmp, final)  # atomic: a reader sees the whole file or none
+        try:
+            save_npz([snap], tmp)
+            os.replace(tmp, final)  # atomic: a reader sees the whole file or none
+        finally:
+            tmp.unlink(missing_ok=True)
         return final
 
     def log(self, step: int, model_or_activations: Any) -> list[CheckpointChange]:
