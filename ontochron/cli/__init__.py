@@ -12,7 +12,7 @@ from ontochron import __version__
 from ontochron.errors import OntochronError
 
 # Sub-command modules under ontochron.cli, in help order; each defines register(subparsers).
-COMMANDS = ["demo", "analyze", "ingest", "store", "query", "export", "bloom", "label",
+COMMANDS = ["demo", "analyze", "ingest", "watch", "store", "query", "export", "bloom", "label",
             "verify", "plot", "report", "lineage", "compare", "overlay"]
 
 
