@@ -183,10 +183,9 @@ def read_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", p) from None
+    from ontochron.jsoninput import load_json
+
+    data = load_json(p)
     if not isinstance(data, dict):
         raise InputError("summary.json must hold a JSON object", p)
     return data

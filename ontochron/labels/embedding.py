@@ -68,6 +68,9 @@ def load_vectors(path: str | os.PathLike[str]) -> Vectors:
         raise InputError("no such embeddings file", p)
     try:
         if p.suffix == ".npz":
+            from ontochron.npzinput import check_npz_file
+
+            check_npz_file(p)
             with np.load(p, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
         elif p.suffix == ".safetensors":

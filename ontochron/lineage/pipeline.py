@@ -89,7 +89,10 @@ class DictionaryExtractor(Extractor):
 
 def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
     """concept -> activations (n, d_in) from a probe_activations.npz."""
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         with np.load(path, allow_pickle=False) as z:
             if "concepts" not in z.files or "activations" not in z.files:
                 raise InputError(f"needs arrays 'concepts' and 'activations' (found: "
