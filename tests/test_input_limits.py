@@ -134,3 +134,39 @@ def test_readers_still_accept_well_formed_inputs(tmp_path):
              codes=np.ones((2, 2, 3), dtype=bool))
     assert load_stack(q).n_features == 3
     assert Path(q).exists()
+
+
+def test_fast_depth_scan_agrees_with_the_exact_scan(monkeypatch):
+    """The vectorized depth check (quotes and brackets only) finds the same first too-deep
+    bracket as a token-by-token scan, on random texts full of strings, escapes and brackets."""
+    import random
+    import re
+
+    import ontochron.jsoninput as ji
+
+    strings = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+    def exact(text: str) -> int | None:
+        depth = 0
+        for m in ji._TOKENS.finditer(text):
+            ch = text[m.start()]
+            if ch in "[{":
+                depth += 1
+                if depth > ji.MAX_DEPTH:
+                    return m.start()
+            elif ch in "]}":
+                depth -= 1
+        return None
+
+    rnd = random.Random(7)
+    alphabet = ["[", "]", "{", "}", '"', "\\", "a", "1", ",", " ", "é", "\U0001F600"]
+    compared = 0
+    for _ in range(6000):
+        monkeypatch.setattr(ji, "MAX_DEPTH", rnd.randint(1, 6))
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60)))
+        rest = strings.sub("", text)
+        if '"' in rest or "\\" in rest:  # not JSON's string structure: parsers refuse it
+            continue
+        compared += 1
+        assert ji._too_deep_fast(text) == exact(text), text
+    assert compared > 500
