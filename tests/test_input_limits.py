@@ -170,3 +170,25 @@ def test_fast_depth_scan_agrees_with_the_exact_scan(monkeypatch):
         compared += 1
         assert ji._too_deep_fast(text) == exact(text), text
     assert compared > 500
+
+
+def test_other_npz_inputs_have_the_same_limits(tmp_path):
+    """Embedding files (label --embeddings/--vocab) and verify's activations: the same header
+    check before numpy allocates, and names that must be valid Unicode."""
+    from ontochron.cli.verify import load_activations
+    from ontochron.labels.embedding import load_vectors
+
+    p = tmp_path / "emb.npz"
+    np.savez(p, names=np.array(["ok", "bad\ud800"]), vectors=np.eye(2))
+    with pytest.raises(InputError, match="not valid Unicode"):
+        load_vectors(p)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10**7, 10**6)})
+    for target, load in ((tmp_path / "v.npz", load_vectors),
+                         (tmp_path / "a.npz", lambda q: load_activations(str(q), 4))):
+        with zipfile.ZipFile(target, "w") as z:
+            z.writestr("x.npy", header.getvalue() + b"\0" * 16)
+        with pytest.raises(InputError, match="declares shape") as info:
+            load(target)
+        assert str(target) in str(info.value)
