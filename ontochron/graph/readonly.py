@@ -46,6 +46,7 @@ _READ_PROCEDURES = frozenset({
     "dbms.functions", "help",
 })
 _READ_PROCEDURE_PREFIXES = ("algo.", "meta.", "path.")
+_OTHER_LINE_ENDS = "".join(c for c in UNICODE_LINE_ENDS if c not in CYPHER_LINE_ENDS)
 
 
 class ReadOnlyError(StoreError):
@@ -65,7 +66,10 @@ def check_statement(cypher: str) -> None:
 
     Words used as property keys (``n.set``), labels (``:Create``), map keys (``{set: 1}``),
     parameters (``$merge``), `quoted` names, strings and comments do not count."""
-    for line_ends in (CYPHER_LINE_ENDS, UNICODE_LINE_ENDS):
+    readings = [CYPHER_LINE_ENDS]
+    if any(c in cypher for c in _OTHER_LINE_ENDS):  # else both readings are the same
+        readings.append(UNICODE_LINE_ENDS)
+    for line_ends in readings:
         try:
             toks = tokens(cypher, line_ends)
         except UnterminatedError as exc:
