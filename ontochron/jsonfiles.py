@@ -4,7 +4,6 @@ importing the others."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ontochron.errors import InputError
+from ontochron.jsoninput import load_json
 
 
 def json_default(obj: Any) -> Any:
@@ -33,10 +33,7 @@ def read_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", p) from None
+    data = load_json(p)
     if not isinstance(data, dict):
         raise InputError("summary.json must hold a JSON object", p)
     return data

@@ -105,7 +105,10 @@ def load_activations(path: str, d_in: int) -> dict[str, np.ndarray]:
     when it is unreadable, not an .npz archive, empty, or an array has the wrong shape."""
     import numpy as np
 
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read activations: {exc}", path) from None

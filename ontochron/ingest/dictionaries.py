@@ -3,7 +3,6 @@ SAELens, EleutherAI sparsify, dictionary_learning and Gemma Scope; layout auto-d
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -85,12 +84,12 @@ class Dictionary:
 # ----------------------------------------------------------------------------- file helpers
 
 def _json(path: Path) -> dict[str, Any]:
+    from ontochron.jsoninput import load_json
+
     try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON: {exc}", path) from None
+        cfg = load_json(path)
+    except FileNotFoundError:
+        raise InputError("cannot read: No such file or directory", path) from None
     if not isinstance(cfg, dict):
         raise InputError("must hold a JSON object", path)
     return cfg
@@ -123,7 +122,10 @@ def _torch_state(path: Path) -> dict[str, np.ndarray]:
 
 
 def _npz(path: Path) -> dict[str, np.ndarray]:
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         with np.load(path, allow_pickle=False) as z:
             return {k: np.asarray(z[k], dtype=np.float32) for k in z.files}
     except (OSError, ValueError) as exc:

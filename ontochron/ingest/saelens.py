@@ -3,7 +3,6 @@ weights, checking every tensor's shape against the config."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,14 +46,12 @@ class SAEWeights:
 
 
 def _read_cfg(path: Path) -> dict[str, Any]:
+    from ontochron.jsoninput import load_json
+
     try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
+        cfg = load_json(path)
     except FileNotFoundError:
         raise InputError(f"SAE folder has no {CFG_FILENAME}", path.parent) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON: {exc}", path) from None
     if not isinstance(cfg, dict):
         raise InputError("cfg.json must hold a JSON object", path)
     return cfg

@@ -89,7 +89,11 @@ class DictionaryExtractor(Extractor):
 
 def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
     """concept -> activations (n, d_in) from a probe_activations.npz."""
+    from ontochron.jsoninput import check_text
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         with np.load(path, allow_pickle=False) as z:
             if "concepts" not in z.files or "activations" not in z.files:
                 raise InputError(f"needs arrays 'concepts' and 'activations' (found: "
@@ -104,6 +108,7 @@ def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
     names = [str(c) for c in concepts.tolist()]
     if len(set(names)) != len(names):
         raise InputError("key 'concepts' has duplicate names", path)
+    check_text(names, path, "concept name")
     if acts.dtype.kind != "f" or acts.ndim not in (2, 3) or acts.shape[0] != len(names) \
             or acts.shape[-1] != d_in:
         raise InputError(f"key 'activations' must be floats ({len(names)}, {d_in}) or "

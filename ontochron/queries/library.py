@@ -61,6 +61,9 @@ def parse_value(text: str) -> Any:
     if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?|[+-]?(nan|inf)", s.lower()):
         return float(s)
     if s[:1] in "[{\"":
+        from ontochron.jsoninput import check_json_text
+
+        check_json_text(s)  # bounded depth (InputError), before the recursive parser
         try:
             return json.loads(s)
         except json.JSONDecodeError:
