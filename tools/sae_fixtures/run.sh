@@ -10,8 +10,9 @@ if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv"
 fi
 # torch first and pinned, so that no resolver swaps in a CUDA build (or triton) on a CPU box
-"$venv/bin/python" -m pip install -q "torch==2.13.0" --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" \
-  || "$venv/bin/python" -m pip install -q "torch==2.13.0"
+# (this project's machines resolve torch==2.13.0 to the CPU wheel; elsewhere pass e.g.
+# PIP_EXTRA_INDEX_URL for the CPU wheels)
+"$venv/bin/python" -m pip install -q "torch==2.13.0"
 "$venv/bin/python" -m pip install -q "torch==2.13.0" -r "$here/requirements.txt"
 # nnsight (pulled by dictionary-learning) drags in a torchvision built for another torch whose
 # operators fail to register and break `import transformers`; nothing here needs torchvision
