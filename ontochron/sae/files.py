@@ -112,7 +112,7 @@ def pos_int(cfg: dict[str, Any], key: str, path: Path, where: str = "") -> int |
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise InputError(f"key {where}{key!r} must be a positive integer, got {v!r}", path)
+        raise InputError(f"key '{where}{key}' must be a positive integer, got {v!r}", path)
     return v
 
 
@@ -121,7 +121,7 @@ def check_dim(cfg: dict[str, Any], key: str, want: int, path: Path, what: str,
     """InputError when ``cfg[key]`` is present and differs from the weights' ``want``."""
     got = pos_int(cfg, key, path, where)
     if got is not None and got != want:
-        raise InputError(f"key {where}{key!r} is {got} but {what}", path)
+        raise InputError(f"key '{where}{key}' is {got} but {what}", path)
 
 
 def flag(cfg: dict[str, Any], key: str, default: bool, path: Path) -> bool:
