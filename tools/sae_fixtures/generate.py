@@ -366,9 +366,9 @@ def dictionary_learning_warm(root: Path) -> None:
     run = root / "warm" / "dictionary_learning"
     prev = None
     for i in range(WARM_STEPS):
-        steps = 40 if i else 300
+        steps = 100 if i else 300
         cls = AutoEncoderTopK if prev is None else _warm_class(AutoEncoderTopK, prev)
-        cfg = {"trainer": TopKTrainer, "dict_class": cls, "k": 4, "lr": 1e-3 if i else 3e-3,
+        cfg = {"trainer": TopKTrainer, "dict_class": cls, "k": 4, "lr": 1e-2 if i else 3e-3,
                "warmup_steps": 1 if i else 10, "threshold_start_step": 10_000, "steps": steps,
                "activation_dim": WARM_D, "dict_size": WARM_N, "layer": 0,
                "lm_name": "fixture", "device": "cpu", "seed": SEED}

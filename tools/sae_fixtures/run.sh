@@ -18,4 +18,5 @@ fi
 # operators fail to register and break `import transformers`; nothing here needs torchvision
 "$venv/bin/python" -m pip uninstall -y -q torchvision || true
 "$venv/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
-"$venv/bin/python" "$here/generate.py" "$@"
+# set iteration order (SAELens writes inference cfg keys from a set): reproducible files
+PYTHONHASHSEED=0 "$venv/bin/python" "$here/generate.py" "$@"
