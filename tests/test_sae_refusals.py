@@ -91,3 +91,16 @@ def test_topk_and_batchtopk_need_config_to_tell_apart(tmp_path):
     jr = _copy(tmp_path / "j", "dictionary_learning/all", "trainer_3")
     (jr / "config.json").unlink()
     assert load_sae(jr).kind == "JumpReluAutoEncoder" and load_sae(jr).pre_bias is None
+
+
+def test_gemmascope_hparams_checked(tmp_path):
+    folder = _copy(tmp_path, "gemmascope/layer_0/width_32/average_l0_5")
+    (folder / "hparams.json").write_text(json.dumps({"d_in": 16, "d_sae": 32}))
+    assert load_sae(folder).n_latents == 32
+    (folder / "hparams.json").write_text(json.dumps({"d_in": 16, "d_sae": 64}))
+    with pytest.raises(InputError, match="'d_sae' is 64") as err:
+        load_sae(folder)
+    assert err.value.path.endswith("hparams.json")
+    (folder / "hparams.json").write_text(json.dumps({"architecture": "topk"}))
+    with pytest.raises(InputError, match="'architecture' is 'topk'"):
+        load_sae(folder)
