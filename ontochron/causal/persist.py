@@ -14,7 +14,7 @@ CYPHER = "graph/cypher/causal_write"
 
 def write_summary(path: str | os.PathLike[str], report: CausalReport) -> Path:
     """Merge ``report.summary()`` into summary.json under ``causal`` (creating the file)."""
-    from ontochron.outputs import read_summary
+    from ontochron.jsonfiles import read_summary
 
     p = Path(path)
     data = read_summary(p)

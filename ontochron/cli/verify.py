@@ -88,8 +88,8 @@ def _demo_checkpoint(folder: str, at: int | None) -> tuple[Path, int]:
 
 
 def _verify_demo(args: argparse.Namespace, feats: list[int] | None, kw: dict[str, Any]):
-    from ontochron import demo_model
     from ontochron.causal import verify_demo
+    from ontochron.demo import model as demo_model
 
     path, step = _demo_checkpoint(args.demo_checkpoints, args.at)
     data = demo_model.load_digits_split(seed=args.seed)
