@@ -13,7 +13,7 @@ from ontochron.errors import OntochronError
 
 # Sub-command modules under ontochron.cli, in help order; each defines register(subparsers).
 COMMANDS = ["demo", "analyze", "ingest", "watch", "store", "query", "export", "bloom", "label",
-            "verify", "plot", "report", "lineage", "compare", "overlay"]
+            "verify", "plot", "report", "lineage", "compare", "extract", "overlay"]
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--demo-checkpoints", metavar="DIR",
                      help="directory of demo model_step{N}.pt checkpoints")
-    src.add_argument("--sae", metavar="DIR", help="SAELens-style SAE folder (cfg.json + "
-                     "sae_weights.safetensors); needs --activations")
+    src.add_argument("--sae", metavar="DIR", help="SAE folder of any layout ontochron reads "
+                     "(SAELens, sparsify, dictionary_learning, Gemma Scope), or a checkpoint "
+                     "folder holding one one level down (name the sub-folder itself, e.g. "
+                     "DIR/trainer_3, when it holds several); needs --activations")
     p.add_argument("--activations", metavar="FILE.npz",
                    help="with --sae: one array (n_inputs, d_in) per concept name")
     p.add_argument("--at", type=int, default=None, metavar="STEP",
@@ -137,7 +139,7 @@ def _verify_sae(args: argparse.Namespace, feats: list[int] | None, kw: dict[str,
 
     if not args.activations:
         raise InputError("--sae needs --activations FILE.npz (one array per concept)")
-    sae = SAEExtractor.from_saelens(args.sae)
+    sae = SAEExtractor.from_folder(args.sae)
     acts = load_activations(args.activations, sae.d_in)
     step = 0 if args.at is None else args.at
     snap = sae.snapshot(step, acts, source=args.activations)
