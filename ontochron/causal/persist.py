@@ -17,7 +17,7 @@ def write_summary(path: str | os.PathLike[str], report: CausalReport) -> Path:
     Next to lineage files the tested latents are first mapped onto their lineages
     (:func:`ontochron.causal.lineage_space.for_summary`)."""
     from ontochron.causal.lineage_space import for_summary
-    from ontochron.outputs import read_summary
+    from ontochron.jsonfiles import read_summary
 
     p = Path(path)
     report = for_summary(p, report)

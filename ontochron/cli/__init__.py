@@ -12,8 +12,8 @@ from ontochron import __version__
 from ontochron.errors import OntochronError
 
 # Sub-command modules under ontochron.cli, in help order; each defines register(subparsers).
-COMMANDS = ["demo", "analyze", "ingest", "store", "query", "export", "bloom", "label",
-            "verify", "plot", "report", "lineage", "compare", "overlay"]
+COMMANDS = ["demo", "analyze", "ingest", "watch", "store", "query", "export", "bloom", "label",
+            "verify", "plot", "report", "lineage", "compare", "extract", "overlay"]
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

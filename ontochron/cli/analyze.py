@@ -50,8 +50,10 @@ def register(subparsers: Any) -> None:
                         "to 8; results do not depend on it)")
     add_threshold_arguments(p)
     from ontochron.cli.lineage import add_lineage_arguments
+    from ontochron.cli.options import add_tensorboard_argument
 
     add_lineage_arguments(p, device=False)
+    add_tensorboard_argument(p)
     p.set_defaults(func=run)
 
 
@@ -161,6 +163,10 @@ def run(args: argparse.Namespace) -> int:
     ontology = analyze(stack, config, compat=args.compat, progress=not args.quiet,
                        device=args.device, workers=args.workers)
     paths = write_outputs(ontology, args.out, parquet=args.parquet, lineage=lineage)
+    if args.tensorboard:
+        from ontochron.tensorboard_scalars import write_run_scalars
+
+        write_run_scalars(args.tensorboard, ontology, stack, lineage)
     if not args.quiet:
         _print_summary(ontology.summary, paths)
     return 0

@@ -32,3 +32,12 @@ def add_plot_source_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_arguments(parser)
     parser.add_argument("--top", type=int, default=40, metavar="N",
                         help="show the N most active concepts/features per plot (default 40)")
+
+
+def add_tensorboard_argument(parser: argparse.ArgumentParser) -> None:
+    """--tensorboard DIR: per-checkpoint counts as TensorBoard scalars."""
+    parser.add_argument("--tensorboard", metavar="DIR", default=None,
+                        help="also write births, deaths, active features, connections formed "
+                             "and broken, phase transitions (and lineage births, deaths, "
+                             "splits, merges, mean drift) per checkpoint step as TensorBoard "
+                             "scalars into DIR (tags ontochron/*)")

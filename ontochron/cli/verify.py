@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--demo-checkpoints", metavar="DIR",
                      help="directory of demo model_step{N}.pt checkpoints")
-    src.add_argument("--sae", metavar="DIR", help="SAELens-style SAE folder (cfg.json + "
-                     "sae_weights.safetensors); needs --activations")
+    src.add_argument("--sae", metavar="DIR", help="SAE folder of any layout ontochron reads "
+                     "(SAELens, sparsify, dictionary_learning, Gemma Scope), or a checkpoint "
+                     "folder holding one one level down (name the sub-folder itself, e.g. "
+                     "DIR/trainer_3, when it holds several); needs --activations")
     p.add_argument("--activations", metavar="FILE.npz",
                    help="with --sae: one array (n_inputs, d_in) per concept name")
     p.add_argument("--at", type=int, default=None, metavar="STEP",
@@ -86,8 +88,8 @@ def _demo_checkpoint(folder: str, at: int | None) -> tuple[Path, int]:
 
 
 def _verify_demo(args: argparse.Namespace, feats: list[int] | None, kw: dict[str, Any]):
-    from ontochron import demo_model
     from ontochron.causal import verify_demo
+    from ontochron.demo import model as demo_model
 
     path, step = _demo_checkpoint(args.demo_checkpoints, args.at)
     data = demo_model.load_digits_split(seed=args.seed)
@@ -105,7 +107,10 @@ def load_activations(path: str, d_in: int) -> dict[str, np.ndarray]:
     when it is unreadable, not an .npz archive, empty, or an array has the wrong shape."""
     import numpy as np
 
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read activations: {exc}", path) from None
@@ -134,7 +139,7 @@ def _verify_sae(args: argparse.Namespace, feats: list[int] | None, kw: dict[str,
 
     if not args.activations:
         raise InputError("--sae needs --activations FILE.npz (one array per concept)")
-    sae = SAEExtractor.from_saelens(args.sae)
+    sae = SAEExtractor.from_folder(args.sae)
     acts = load_activations(args.activations, sae.d_in)
     step = 0 if args.at is None else args.at
     snap = sae.snapshot(step, acts, source=args.activations)

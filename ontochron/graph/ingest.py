@@ -140,6 +140,11 @@ class IngestReport:
     labels_deleted: int = 0
     #: test families that could find nothing (Ontology.power.notes), printed once
     notes: list[str] = field(default_factory=list)
+    #: what was written (set by :func:`ingest`): the analysis, its codes and lineage, for
+    #: callers that report per checkpoint (watch, TensorBoard); not part of the summary
+    ontology: Ontology | None = field(default=None, repr=False, compare=False)
+    stack: CodeStack | None = field(default=None, repr=False, compare=False)
+    lineage: Lineage | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed(self) -> int:
@@ -682,12 +687,14 @@ def ingest(source: Any, *, run: str | None = None,
            format: str = "auto", compat: str | None = None, config: Any = None,
            progress: bool = True, data_dir: str | os.PathLike[str] | None = None,
            batch_size: int = BATCH_SIZE, lineage: Lineage | None = None,
-           lineage_options: dict[str, Any] | None = None) -> IngestReport:
+           lineage_options: dict[str, Any] | None = None,
+           source_name: str | None = None) -> IngestReport:
     """Load ``source`` (a path any reader accepts, or a CodeStack), analyze it and write the
     run into the graph by diff. ``store``: an open GraphStore, a URI, or None for the
     configured default (embedded), or a StoreConfig. ``lineage``: the lineage of a stack in
     lineage space (None: a fixed dictionary). The source is loaded and analyzed before the
-    store is opened. Returns what changed."""
+    store is opened. ``source_name``: what ``Run.source`` records instead of the path read
+    (watch reads a view of the ready checkpoints of its directory). Returns what changed."""
     t0 = time.perf_counter()
     stack, found, src = _load(source, format, progress, lineage_options)
     lineage = lineage if lineage is not None else found
@@ -701,6 +708,8 @@ def ingest(source: Any, *, run: str | None = None,
     report = IngestReport(run_id, int(steps.size), int(steps[-1]) if steps.size else -1)
     report.seconds.update({"load": t1 - t0, "analyze": t2 - t1})
     report.notes = list(ont.power.notes) if ont.power is not None else []
+    report.ontology, report.stack, report.lineage = ont, stack, lineage
+    src = source_name if source_name is not None else src
     owned = not isinstance(store, GraphStore)
     if isinstance(store, GraphStore):
         gs = store

@@ -19,13 +19,14 @@ MATCH_COLUMNS = ("a", "b", "cosine", "kind")
 def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], *,
                          match_on: str = "decoder", null: str = "both", alpha: float = 0.001,
                          null_rows: int = 4096, topk: int = 8, device: str = "cpu",
-                         layout: str = "auto") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                         layout: str = "auto", sae: str | None = None
+                         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(rows a, b, cosine, kind; summary) for two dictionary folders of the same d_in.
     ``same``: a 1:1 match; ``split``: one A latent <-> several B latents (one row per B);
     ``merge``: several A latents <-> one B latent (one row per A)."""
     from ontochron.errors import InputError
 
-    da, db = load_dictionary(sae_a, layout), load_dictionary(sae_b, layout)
+    da, db = load_dictionary(sae_a, layout, sae), load_dictionary(sae_b, layout, sae)
     if da.d_in != db.d_in:
         raise InputError(f"d_in is {db.d_in}, but {da.d_in} in {sae_a}; compare needs "
                          "dictionaries of the same layer width", sae_b)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ontochron.atomic import atomic_dir
+from ontochron.jsonfiles import json_default
 from ontochron.ontology.intervals import OPEN
-from ontochron.outputs import json_default
 from ontochron.overlay.result import OverlayResult
 
 OVERLAY_FILES = ("overlay.json", "report.txt", "primitives.csv", "primitive_concepts.csv",

@@ -4,7 +4,6 @@ dependencies and an expected dual partner (ontochron's JSON/YAML layout or repti
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -231,8 +230,7 @@ def load_hypothesis(path: str | os.PathLike[str], n_features: int | None = None
         except yaml.YAMLError as exc:
             raise InputError(f"not valid YAML: {exc}", p) from None
     else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc}", p) from None
+        from ontochron.jsoninput import parse_json
+
+        data = parse_json(text, p, invalid="not valid JSON")
     return parse_hypothesis(data, str(p), n_features)

@@ -128,7 +128,7 @@ def read_lineage_files(path: str | os.PathLike[str],
     if not (d / "lineage.csv").exists():
         return None
     if summary is None:
-        from ontochron.outputs import read_summary
+        from ontochron.jsonfiles import read_summary
 
         whole = read_summary(d / "summary.json")
         summary = whole.get("lineage", whole if "counts" in whole else {})
@@ -140,7 +140,7 @@ def load_analysis(path: str | os.PathLike[str]) -> PlotData:
     d = Path(path)
     if not d.is_dir():
         raise InputError("not an analysis directory", d)
-    from ontochron.outputs import read_summary
+    from ontochron.jsonfiles import read_summary
 
     summary = read_summary(d / "summary.json")
     concepts: list[str] = [str(c) for c in summary.get("concepts", [])]
