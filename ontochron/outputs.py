@@ -14,6 +14,8 @@ import numpy as np
 
 from ontochron.atomic import atomic_dir
 from ontochron.errors import InputError
+from ontochron.jsonfiles import json_default, read_summary  # noqa: F401  (public here too)
+from ontochron.lineage.files import write_lineage_files
 from ontochron.ontology.connections import CONNECTION_STATS
 from ontochron.ontology.intervals import OPEN
 from ontochron.ontology.result import Ontology
@@ -164,34 +166,6 @@ def _write_parquet(path: Path, cols: dict[str, Column]) -> None:
     pq.write_table(_arrow_table(cols), str(path))
 
 
-def json_default(obj: Any) -> Any:
-    """``json.dumps`` default for numpy scalars and arrays and paths (written files use it)."""
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
-
-
-def read_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The JSON object in a summary.json (empty when the file does not exist yet); a file that
-    is not a JSON object is an :class:`InputError` naming it."""
-    p = Path(path)
-    if not p.exists():
-        return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", p) from None
-    if not isinstance(data, dict):
-        raise InputError("summary.json must hold a JSON object", p)
-    return data
-
-
 def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
                   parquet: bool = False, lineage: Any = None) -> dict[str, Path]:
     """Write summary.json and events/relations/activations/curves/features CSV files (and
@@ -209,8 +183,6 @@ def write_outputs(ontology: Ontology, out_dir: str | os.PathLike[str], *,
     def fill(tmp: Path) -> None:
         summary = ontology.summary
         if lineage is not None:
-            from ontochron.lineage.files import write_lineage_files
-
             written.extend(p.name for p in write_lineage_files(lineage, tmp))
             summary = {**summary, "lineage": lineage.summary()}
         (tmp / "summary.json").write_text(

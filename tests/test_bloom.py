@@ -143,3 +143,19 @@ def test_write_perspective_and_cli(tmp_path, capsys):
     assert json.loads(out.read_text(encoding="utf-8"))["categories"]
     assert str(out) in capsys.readouterr().out
     assert set(CATEGORIES) == {c["name"] for c in doc["categories"]}
+
+
+def test_docs_name_every_category_and_relationship_type():
+    """docs/bloom.md lists what the perspective holds: every category (Split, Merge,
+    Primitive included) and every relationship type (SPLITS_INTO, MERGES_INTO, SAME_AS, the
+    overlay's types included)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "bloom.md").read_text()
+    what = text.split("## What is in it")[1].split("## Importing it")[0]
+    missing = [n for n in [*CATEGORIES, *RELATIONSHIPS] if f"`{n}`" not in what]
+    assert not missing, missing
+    for name in ("Split", "Merge", "Primitive"):
+        assert name in CATEGORIES
+    for name in ("SPLITS_INTO", "MERGES_INTO", "SAME_AS"):
+        assert name in RELATIONSHIPS

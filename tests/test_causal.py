@@ -239,7 +239,7 @@ def test_summary_section_merges_into_summary_json(tmp_path):
 def test_verify_demo_never_calls_a_disconnected_bit_causal():
     torch = pytest.importorskip("torch")
     from ontochron.causal import verify_demo
-    from ontochron.demo_model import DemoNet, load_digits_split
+    from ontochron.demo.model import DemoNet, load_digits_split
 
     torch.manual_seed(0)
     net = DemoNet(bit_bias=0.0).eval()
@@ -274,7 +274,7 @@ def test_sae_ablation_with_the_real_sae_extractor():
 def test_verify_cli_on_a_demo_checkpoint(tmp_path):
     torch = pytest.importorskip("torch")
     from ontochron.cli import main
-    from ontochron.demo_model import DemoNet
+    from ontochron.demo.model import DemoNet
 
     torch.manual_seed(0)
     ck = tmp_path / "ck"

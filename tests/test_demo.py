@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from ontochron.cli import main
 from ontochron.demo import DemoResult, probe_concepts, run_demo
-from ontochron.demo_model import (
+from ontochron.demo.model import (
     DemoNet,
     bottleneck_intervention,
     load_demo_model,
@@ -264,7 +264,7 @@ def test_cross_entropy_reference_is_consistent(small_model) -> None:
 
 @pytest.mark.graph
 def test_all_stages_into_the_graph(graph_store, tmp_path: Path) -> None:
-    from ontochron.demo import _redact
+    from ontochron.demo.pipeline import _redact
 
     res = run_demo(tmp_path / "full", epochs=4, seed=0, quiet=True, graph=True, causal=True,
                    plots=True, probes_per_class=2, store=graph_store, lineage=False)
@@ -333,7 +333,7 @@ def test_printed_summary(runs: tuple[DemoResult, DemoResult]) -> None:
     """The rich summary shows the real counts, accuracies and digit 0/6 shared bits."""
     from rich.console import Console
 
-    from ontochron.demo import print_summary, top_stable_features
+    from ontochron.demo.console import print_summary, top_stable_features
 
     res = runs[0]
     con = Console(record=True, width=200)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from ontochron.demo import probe_concepts, run_demo
-from ontochron.demo_model import load_digits_split, train_demo_model
-from ontochron.demo_sae import PROBE_FILENAME, summarize_lineage, train_checkpoint_saes
+from ontochron.demo.model import load_digits_split, train_demo_model
+from ontochron.demo.sae import PROBE_FILENAME, summarize_lineage, train_checkpoint_saes
 from ontochron.ingest.checkpoints import discover_checkpoints
 from tests.lineage_data import hand_lineage
 

@@ -367,3 +367,41 @@ def test_cypher_script_recreates_the_subgraph(graph_store, tmp_path):
     rates = after.nodes["Feature:0"]["activation_rate"]
     assert isinstance(rates, list) and len(rates) == len(STEPS)
     assert rates == before.nodes["Feature:0"]["activation_rate"]
+
+
+def test_kinds_drop_isolated_concepts_unless_asked(hand_store, store_target, monkeypatch,
+                                                   tmp_path, capsys):
+    """--kinds dual is a feature graph: concepts with no relationship of the chosen kinds are
+    left out (issue 20: 55 isolated concept nodes of 65), --keep-isolated keeps them."""
+    g = fetch_subgraph(hand_store, RUN, kinds="dual")
+    assert not [n for n, d in g.nodes(data=True) if d["labels"] == "Concept"]
+    assert g.number_of_edges() > 0
+    kept = fetch_subgraph(hand_store, RUN, kinds="dual", keep_isolated=True)
+    concepts = [n for n, d in kept.nodes(data=True) if d["labels"] == "Concept"]
+    assert len(concepts) == len(CONCEPTS) and all(kept.degree(n) == 0 for n in concepts)
+    # concepts that do have a relationship of the kinds stay
+    conn = fetch_subgraph(hand_store, RUN, kinds="connected")
+    have = {n for n, d in conn.nodes(data=True) if d["labels"] == "Concept"}
+    assert have and all(conn.degree(n) > 0 for n in have)
+    assert have == {n for e in conn.edges() for n in e if n.startswith("Concept:")}
+    # the whole run (no --kinds) is unchanged
+    assert fetch_subgraph(hand_store, RUN).number_of_nodes() == len(CONCEPTS) + 8 + 1
+    # the CLI flag, and --help saying plainly that json is JSON Lines
+    monkeypatch.setenv("NEO4J_USERNAME", store_target.username or "")
+    monkeypatch.setenv("NEO4J_PASSWORD", store_target.password or "")
+    out = tmp_path / "d.jsonl"
+    args = ["export", "--run", RUN, "--store", store_target.uri, "--kinds", "dual", "-f", "json",
+            "-o", str(out)]
+    if store_target.database:
+        args += ["--database", store_target.database]
+    assert main(args) == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert not [x for x in lines if x["type"] == "node" and x["labels"] == ["Concept"]]
+    assert main([*args, "--keep-isolated"]) == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len([x for x in lines if x["type"] == "node" and x["labels"] == ["Concept"]]
+               ) == len(CONCEPTS)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "JSON Lines" in " ".join(capsys.readouterr().out.split())

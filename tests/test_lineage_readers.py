@@ -35,9 +35,11 @@ def test_each_layout_round_trip(tmp_path, layout):
     assert detect_layout(folder) == layout
     dic = load_dictionary(folder)
     assert dic.layout == layout and dic.n_latents == 12 and dic.d_in == 6
-    np.testing.assert_allclose(dic.W_dec, W_DEC, rtol=1e-6)
-    np.testing.assert_allclose(dic.pre_activations(X), _pre(), rtol=1e-5, atol=1e-5)
-    f = dic.encode(X)
+    # dictionary_learning's AutoEncoder.from_pretrained moves decoder norms into the encoder
+    norms = np.linalg.norm(W_DEC, axis=1) if layout == "dictionary_learning" else np.ones(12)
+    np.testing.assert_allclose(dic.W_dec * norms[:, None], W_DEC, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dic.pre_activations(X) / norms, _pre(), rtol=1e-5, atol=1e-5)
+    f = dic.encode(X) / norms
     pre = _pre()
     if dic.architecture == "topk":  # sparsify: k = 4 largest, then ReLU
         kth = np.sort(pre, axis=1)[:, -4][:, None]
@@ -69,7 +71,9 @@ def test_saelens_architectures_encode(tmp_path, arch):
 def test_dictionary_learning_classes(tmp_path, kind):
     dic = load_dictionary(WRITERS["dictionary_learning"](tmp_path / "d", W_DEC, kind=kind))
     assert dic.architecture == kind
-    np.testing.assert_allclose(dic.W_dec, W_DEC, rtol=1e-6)
+    # AutoEncoder.from_pretrained normalizes the decoder (directions kept)
+    want = W_DEC / np.linalg.norm(W_DEC, axis=1, keepdims=True) if kind == "standard" else W_DEC
+    np.testing.assert_allclose(dic.W_dec, want, rtol=1e-5, atol=1e-6)
     if kind == "topk":
         assert dic.k == 4
 
@@ -125,17 +129,17 @@ def test_missing_key_lists_found(tmp_path):
 def test_config_disagreements(tmp_path):
     f = _bad(tmp_path, "sparsify")
     (f / "cfg.json").write_text(json.dumps({"k": 4, "num_latents": 99}))
-    with pytest.raises(InputError, match="num_latents=99"):
+    with pytest.raises(InputError, match="'num_latents' is 99"):
         load_dictionary(f)
     (f / "cfg.json").write_text(json.dumps({"num_latents": 12}))
     with pytest.raises(InputError, match="'k'"):
         load_dictionary(f)
     g = WRITERS["saelens"](tmp_path / "s", W_DEC, arch="topk")
     (g / "cfg.json").write_text(json.dumps({"architecture": "topk", "d_in": 6}))
-    with pytest.raises(InputError, match="needs k"):
+    with pytest.raises(InputError, match="needs key 'k'"):
         load_dictionary(g)
     (g / "cfg.json").write_text(json.dumps({"architecture": "bilinear"}))
-    with pytest.raises(InputError, match="unsupported architecture 'bilinear'"):
+    with pytest.raises(InputError, match="'bilinear', which ontochron cannot encode"):
         load_dictionary(g)
     (g / "cfg.json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
@@ -154,7 +158,7 @@ def test_corrupt_files(tmp_path):
 
 def test_no_dictionary_and_d_in_change(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="no dictionary found"):
+    with pytest.raises(InputError, match="no SAE found"):
         load_dictionary(tmp_path / "empty")
     run = tmp_path / "run"
     WRITERS["saelens"](run / "step_0", W_DEC)
@@ -171,5 +175,5 @@ def test_no_dictionary_and_d_in_change(tmp_path):
     with pytest.raises(InputError, match="no checkpoints with a step"):
         dictionary_checkpoints(tmp_path / "empty")
     (tmp_path / "empty" / "step_3").mkdir()
-    with pytest.raises(InputError, match="no per-checkpoint dictionary folders"):
+    with pytest.raises(InputError, match="no per-checkpoint SAE folders"):
         dictionary_checkpoints(tmp_path / "empty")

@@ -322,3 +322,25 @@ def test_a_feature_that_dies_reports_its_last_active_step(tmp_path):
     assert {f.feature for f in res.features if f.kind == "active_but_unassigned"} == {2, 3}
     early = overlay(hyp, analysis=tmp_path / "a", at=10)
     assert not [f for f in early.features if f.kind == "dead_but_assigned"]
+
+
+def test_layer_order_verdict_needs_evidence(tmp_path, planted, capsys):
+    """Issue 20: "layers stabilise in the stated order: yes" with 0 concordant and 0
+    discordant pairs. Without a pair of primitives in different layers that stabilise at
+    different steps there is no verdict, and the summary says so."""
+    d, _ = planted
+    one_layer = parse_hypothesis({"primitives": [{"name": "a", "feature": 0, "layer": 1},
+                                                 {"name": "b", "feature": 2, "layer": 1}]})
+    res = overlay(one_layer, analysis=d / "analysis")
+    lo = res.layers
+    assert lo.concordant == lo.discordant == 0 and lo.in_order is None
+    (tmp_path / "h.json").write_text(json.dumps({"primitives": [
+        {"name": "a", "feature": 0, "layer": 1}, {"name": "b", "feature": 2, "layer": 1}]}))
+    assert main(["overlay", str(tmp_path / "h.json"), "--analysis", str(d / "analysis"),
+                 "--out", str(tmp_path / "o")]) == 0
+    out = (tmp_path / "o" / "report.txt").read_text()
+    assert "stated order: no verdict (no evidence: 0 concordant, 0 discordant" in out
+    assert "stated order: yes" not in out
+    # the planted hypothesis has evidence: a verdict with its pair counts
+    full = overlay(d / "hyp.json", analysis=d / "analysis").layers
+    assert full.concordant + full.discordant > 0 and full.in_order is not None

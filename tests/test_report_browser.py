@@ -228,3 +228,28 @@ def test_report_cli_from_analysis_dir(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "ontochron report: r1" in text and "phase transition" in text
     assert (out.parent / PLOTLY_JS).exists()
+
+
+def test_report_of_a_stored_lineage_run_draws_its_lineage(tmp_path, graph_store, bolt_server,
+                                                          monkeypatch):
+    """``report --run`` on a lineage run in the graph: the lineage flow and drift figures are
+    drawn from the store (no "No lineage files" note), with the splits in Top events."""
+    from tests.lineage_run import build
+
+    build(tmp_path, graph_store, run="stored lineage")
+    monkeypatch.setenv("NEO4J_USERNAME", bolt_server.username)
+    monkeypatch.setenv("NEO4J_PASSWORD", bolt_server.password)
+    out = tmp_path / "r" / "report.html"
+    assert main(["report", "--run", "stored lineage", "--store", bolt_server.bolt_uri,
+                 "--database", bolt_server.database, "-o", str(out), "--quiet"]) == 0
+    dom, img = open_page(tmp_path, out, height=2400)
+    assert 'data-ontochron-ready="1"' in dom and "No lineage files" not in dom
+    figures = re.findall(r'<section id="plot-([a-z]+)" class="fig"><h3>Figure (\d+)\.', dom)
+    names = [n for n, _ in figures]
+    assert names[:4] == ["phases", "swimlane", "lineage", "drift"]
+    assert dom.count('class="main-svg"') >= len(figures)          # plotly drew every figure
+    assert re.search(r"Lineage flow: \d+ of \d+ lineages shown", dom)
+    assert "lineage splits" in dom and "lineage merges" in dom
+    # no causal tests in this run: the section says so instead of an empty chart
+    assert "No causal tests in this run" in dom
+    assert_visible(img)

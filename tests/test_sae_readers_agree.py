@@ -1,7 +1,6 @@
-"""The extractor's SAELens reader (``SAEExtractor.from_saelens``, used by ``ingest`` with an
-SAE) and the lineage's (``load_dictionary``, used to encode probe activations in lineage
-space) read the same folder into the same encoding: architecture inferred alike from older
-configs, ``normalize_activations`` applied by both."""
+"""The extractor API (``SAEExtractor.from_saelens``) and the lineage path (``load_dictionary``)
+read a SAELens folder into the one SAE model and its one encoder: architecture inferred alike
+from older configs, ``normalize_activations`` applied."""
 
 from __future__ import annotations
 

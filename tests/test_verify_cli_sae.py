@@ -161,10 +161,10 @@ def test_missing_activations_is_a_clear_error(sae_case, capsys):
 
 @pytest.mark.parametrize("breakage,message", [
     ("missing", "SAE folder does not exist"),
-    ("no cfg", "has no cfg.json"),
+    ("no cfg", "missing cfg.json"),
     ("bad json", "not valid JSON"),
     ("no weights", "expected sae_weights.safetensors"),
-    ("wrong shape", "tensor 'W_enc' has shape"),
+    ("wrong shape", "key 'd_in' is 9"),
 ])
 def test_bad_sae_folder_is_a_clear_error(sae_case, tmp_path, capsys, breakage, message):
     sae_dir, acts = sae_case

@@ -22,7 +22,7 @@ def verify_demo(model: Any, inputs: np.ndarray, labels: np.ndarray, *, step: int
     is the majority vote of its inputs' bits (probs > 0.5). Each bit is flipped/zeroed on every
     class's inputs; see :func:`verify_features` for the statistics and ``verify_kwargs``.
     """
-    from ontochron import demo_model
+    from ontochron.demo import model as demo_model
 
     if not hasattr(model, "head"):
         model = demo_model.load_demo_model(model)

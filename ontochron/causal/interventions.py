@@ -3,7 +3,7 @@
 * :func:`sae_ablation` zero-ablates one SAE feature and measures the change through the
   decoder (reconstruction shift, or a user ``readout`` such as a downstream loss).
 * :func:`bottleneck_intervention` flips/zeros one bit of the demo model's binary bottleneck
-  via ``ontochron.demo_model.bottleneck_intervention``.
+  via ``ontochron.demo.model.bottleneck_intervention``.
 * :func:`from_table` wraps precomputed effects.
 """
 
@@ -69,12 +69,12 @@ def bottleneck_intervention(model: Any, data: Mapping[str, tuple[Any, Any]],
     """Flip (``mode="flip"``) or zero one bottleneck bit of the demo model per concept.
 
     ``data`` maps concept -> (inputs, labels); effects come from
-    ``ontochron.demo_model.bottleneck_intervention`` (per-input change in loss, or KL with
+    ``ontochron.demo.model.bottleneck_intervention`` (per-input change in loss, or KL with
     ``measure="kl"``). ``model`` is a DemoNet or a checkpoint path (loaded once).
     """
     if mode not in ("flip", "zero"):
         raise InputError(f"mode must be 'flip' or 'zero', got {mode!r}")
-    from ontochron import demo_model  # the demo engineer's module; imported lazily
+    from ontochron.demo import model as demo_model  # the demo engineer's module; imported lazily
 
     if not hasattr(model, "head"):
         model = demo_model.load_demo_model(model)

@@ -13,10 +13,14 @@ CYPHER = "graph/cypher/causal_write"
 
 
 def write_summary(path: str | os.PathLike[str], report: CausalReport) -> Path:
-    """Merge ``report.summary()`` into summary.json under ``causal`` (creating the file)."""
-    from ontochron.outputs import read_summary
+    """Merge ``report.summary()`` into summary.json under ``causal`` (creating the file).
+    Next to lineage files the tested latents are first mapped onto their lineages
+    (:func:`ontochron.causal.lineage_space.for_summary`)."""
+    from ontochron.causal.lineage_space import for_summary
+    from ontochron.jsonfiles import read_summary
 
     p = Path(path)
+    report = for_summary(p, report)
     data = read_summary(p)
     data["causal"] = report.summary()
     tmp = p.with_suffix(p.suffix + ".tmp")
@@ -34,7 +38,7 @@ def cypher_statement() -> str:
 
 def graph_rows(run_id: str, report: CausalReport) -> list[dict[str, Any]]:
     """One parameter row per CausalTest node."""
-    return [{**r.as_dict(), "run_id": run_id, "alpha": report.alpha,
+    return [{"dict_index": None, **r.as_dict(), "run_id": run_id, "alpha": report.alpha,
              "alternative": report.alternative, "n_resamples": report.n_resamples,
              "seed": report.seed} for r in report.results]
 
@@ -43,9 +47,13 @@ def write_graph(store: Any, run_id: str, report: CausalReport) -> int:
     """Write CausalTest nodes with TESTS->Feature and AT->Checkpoint edges; returns rows sent.
 
     ``store`` is a :class:`ontochron.graph.store.GraphStore`; rows go through its
-    ``write_batches`` (UNWIND $rows, all values as parameters).
+    ``write_batches`` (UNWIND $rows, all values as parameters). On a lineage run each tested
+    latent goes to the lineage holding it at the report's step; latents without one are not
+    written (:func:`ontochron.causal.lineage_space.for_run`, which callers use to list them).
     """
-    rows = graph_rows(run_id, report)
+    from ontochron.causal.lineage_space import for_run
+
+    rows = graph_rows(run_id, for_run(store, run_id, report))
     if rows:
         store.write_batches(cypher_statement(), rows, desc="causal tests")
     return len(rows)

@@ -54,11 +54,14 @@ class CausalResult:
     cohen_d: float
     method: str
     causal: bool
+    #: the dictionary latent tested, where ``feature`` is the lineage holding it at ``step``
+    dict_index: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict with NaN/inf turned into None (JSON- and Cypher-friendly)."""
+        """Plain dict with NaN/inf turned into None (JSON- and Cypher-friendly);
+        ``dict_index`` only where the result was mapped onto a lineage."""
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items()}
+                for k, v in asdict(self).items() if k != "dict_index" or v is not None}
 
 
 @dataclass
@@ -76,6 +79,12 @@ class CausalReport:
 
     def __len__(self) -> int:
         return len(self.results)
+
+    @property
+    def space(self) -> str:
+        """``"dictionary"`` (feature = the latent tested) or ``"lineage"`` (feature = the
+        lineage that holds the latent at ``step``; see :mod:`ontochron.causal.lineage_space`)."""
+        return str(self.config.get("space", "dictionary"))
 
     def causal_features(self) -> list[int]:
         """Features declared causal (q <= alpha and effect in the tested direction)."""

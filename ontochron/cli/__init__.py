@@ -12,8 +12,8 @@ from ontochron import __version__
 from ontochron.errors import OntochronError
 
 # Sub-command modules under ontochron.cli, in help order; each defines register(subparsers).
-COMMANDS = ["demo", "analyze", "ingest", "store", "query", "export", "bloom", "label",
-            "verify", "plot", "report", "lineage", "compare", "overlay"]
+COMMANDS = ["demo", "analyze", "ingest", "watch", "store", "query", "export", "bloom", "label",
+            "verify", "plot", "report", "lineage", "compare", "extract", "overlay"]
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # the driver logs each retry; its final error reaches us as one
         logging.getLogger("neo4j").setLevel(logging.CRITICAL)  # StoreError line
+    from ontochron.graph.notice import set_start_notice
+
+    # a first start of the embedded store is silent for seconds otherwise (stderr: the
+    # command's own output stays clean; --quiet: nothing)
+    set_start_notice(None if getattr(args, "quiet", False) else
+                     lambda message: print(f"ontochron: {message}", file=sys.stderr,
+                                           flush=True))
     try:
         return int(args.func(args) or 0)
     except OntochronError as exc:
@@ -51,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        set_start_notice(None)   # library calls after the command stay silent
 
 
 if __name__ == "__main__":  # pragma: no cover

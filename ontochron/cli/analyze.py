@@ -54,8 +54,10 @@ def register(subparsers: Any) -> None:
     add_scheduler_arguments(p, workers=False)
     add_threshold_arguments(p)
     from ontochron.cli.lineage import add_lineage_arguments
+    from ontochron.cli.options import add_tensorboard_argument
 
     add_lineage_arguments(p, device=False)
+    add_tensorboard_argument(p)
     p.set_defaults(func=run)
 
 
@@ -147,15 +149,20 @@ def run(args: argparse.Namespace) -> int:
 
     config = ontology_config(args)
     with cluster_from_args(args) as cluster:
-        ontology, lineage = _load_and_analyze(args, config, cluster)
+        stack, ontology, lineage = _load_and_analyze(args, config, cluster)
     paths = write_outputs(ontology, args.out, parquet=args.parquet, lineage=lineage)
+    if args.tensorboard:
+        from ontochron.tensorboard_scalars import write_run_scalars
+
+        write_run_scalars(args.tensorboard, ontology, stack, lineage)
     if not args.quiet:
         _print_summary(ontology.summary, paths)
     return 0
 
 
-def _load_and_analyze(args: argparse.Namespace, config: Any, cluster: Any) -> tuple[Any, Any]:
-    """(ontology, lineage or None) of the source, on ``cluster`` when given."""
+def _load_and_analyze(args: argparse.Namespace, config: Any,
+                      cluster: Any) -> tuple[Any, Any, Any]:
+    """(stack, ontology, lineage or None) of the source, on ``cluster`` when given."""
     from ontochron.cli.lineage import lineage_options, print_power_notes
     from ontochron.lineage.pipeline import load_aligned
     from ontochron.ontology.analyze import analyze
@@ -176,4 +183,4 @@ def _load_and_analyze(args: argparse.Namespace, config: Any, cluster: Any) -> tu
             print_power_notes(lineage)
     ontology = analyze(stack, config, compat=args.compat, progress=not args.quiet,
                        device=args.device, workers=args.workers, scheduler=cluster)
-    return ontology, lineage
+    return stack, ontology, lineage

@@ -1,6 +1,6 @@
 """``ontochron export``: write a run's concept/feature subgraph (all of it, a time slice, a
-step window, or the neighbourhood of a feature or concept) as GraphML, GEXF, JSON, Cytoscape
-cyjs, a Cypher script or CSV tables."""
+step window, or the neighbourhood of a feature or concept) as GraphML, GEXF, JSON Lines
+(APOC style), Cytoscape cyjs, a Cypher script or CSV tables."""
 
 from __future__ import annotations
 
@@ -26,7 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hops", type=int, default=1, help="neighbourhood radius (default 1)")
     p.add_argument("--kinds", metavar="K1,K2", default=None,
                    help=f"relation kinds to keep (default all): {','.join(KINDS)}")
-    p.add_argument("--format", "-f", required=True, choices=FORMATS)
+    p.add_argument("--keep-isolated", action="store_true",
+                   help="with --kinds: keep concepts that have no relationship of those kinds "
+                        "(dropped by default)")
+    p.add_argument("--format", "-f", required=True, choices=FORMATS,
+                   help="graphml, gexf (with the timeline), json = JSON Lines: one APOC-style "
+                        "node or relationship object per line (read it line by line, not "
+                        "with one json.load), cyjs (Cytoscape), cypher (a script), csv (a "
+                        "directory of nodes.csv and relationships.csv)")
     p.add_argument("-o", "--output", required=True, metavar="PATH",
                    help="output file (a directory for csv)")
     add_store_arguments(p)
@@ -44,7 +51,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         run_id = resolve_run(store, args.run)
         files = export_subgraph(store, run_id, args.format, args.output, at=args.at,
                                 start=args.start, end=args.end, around=args.around,
-                                hops=args.hops, kinds=args.kinds)
+                                hops=args.hops, kinds=args.kinds,
+                                keep_isolated=args.keep_isolated)
     for f in files:
         print(f)
     return 0

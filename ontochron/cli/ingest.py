@@ -12,7 +12,7 @@ from ontochron.cli.analyze import add_source_arguments, add_threshold_arguments
 
 def register(subparsers: Any) -> None:
     """Add the ``ingest`` sub-command."""
-    from ontochron.cli.options import add_store_arguments
+    from ontochron.cli.options import add_store_arguments, add_tensorboard_argument
 
     p = subparsers.add_parser(
         "ingest", help="write a run's temporal concept graph into the graph store",
@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
     from ontochron.cli.lineage import add_lineage_arguments
 
     add_lineage_arguments(p)
+    add_tensorboard_argument(p)
     add_store_arguments(p)
     from ontochron.cli.options import add_scheduler_arguments
 
@@ -53,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
                     format=args.format, compat=args.compat, config=ontology_config(args),
                     progress=not args.quiet, batch_size=args.batch_size,
                     lineage_options=lineage_options(args), **scheduler_options(args))
+    if args.tensorboard and report.ontology is not None and report.stack is not None:
+        from ontochron.tensorboard_scalars import write_run_scalars
+
+        write_run_scalars(args.tensorboard, report.ontology, report.stack, report.lineage)
     if not args.quiet:
         print(report.summary(), file=sys.stdout)
     return 0

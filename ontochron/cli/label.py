@@ -102,7 +102,8 @@ def _labeler(args: argparse.Namespace) -> Any:
     pricing = Pricing(default.input_per_1k if args.price_in is None else args.price_in,
                       default.output_per_1k if args.price_out is None else args.price_out)
     cfg = LLMConfig(model=args.model or os.environ.get("ONTOCHRON_LABEL_MODEL") or "gpt-4o-mini",
-                    base_url=args.base_url, api_key=key, timeout=args.timeout, pricing=pricing)
+                    base_url=args.base_url, api_key=key, api_key_env=args.api_key_env,
+                    timeout=args.timeout, pricing=pricing)
     return LLMLabeler(cfg)
 
 
@@ -133,7 +134,8 @@ def _dry_run(store: Any, labeler: Any, args: argparse.Namespace, evidence: Any,
 
 
 def run(args: argparse.Namespace) -> int:
-    """Label, then print a summary; exit code 1 when the run stopped on an API error."""
+    """Label, then print a summary; exit code 1 when any label asked for could not be produced
+    (failed, over --max-cost-usd, or not started after an API error stopped the run)."""
     from ontochron.errors import InputError
     from ontochron.graph.store import open_store_from_args
     from ontochron.labels.cache import DEFAULT_CACHE_DIR, LabelCache
@@ -161,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if cache is not None:
             cache.close()
-    if not args.quiet or rep.fatal:
-        print(rep.summary(), file=sys.stdout if rep.fatal is None else sys.stderr)
-    return 1 if rep.fatal else 0
+    if rep.not_produced:  # the summary ends with "N of M labels could not be produced: ..."
+        print(rep.summary() if not args.quiet else rep.shortfall(), file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(rep.summary())
+    return 0

@@ -33,6 +33,10 @@ def add_lineage_arguments(p: argparse.ArgumentParser, device: bool = True) -> No
                    help="latents per side sampled for the permuted null (default 4096)")
     g.add_argument("--topk", type=int, default=8, metavar="K",
                    help="candidate partners kept per latent above threshold (default 8)")
+    g.add_argument("--sae", metavar="PATH", default=None,
+                   help="relative path or glob of the SAE inside each checkpoint folder, when "
+                        "one holds several (hookpoints, trainers); found without it when "
+                        "there is one")
     if device:
         g.add_argument("--device", default="cpu",
                        help="cpu or cuda[:n] for the cosine products")
@@ -46,8 +50,11 @@ def lineage_options(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError("--null-rows and --topk must be positive")
     opts = {"null": args.null, "alpha": args.null_alpha, "null_rows": args.null_rows,
             "topk": args.topk, "device": getattr(args, "device", "cpu"),
-            "match_on": args.match_on}
+            "match_on": args.match_on, "sae": args.sae}
     if args.match_on == "activations":
+        if args.sae:
+            raise InputError("--sae picks the SAE in each checkpoint folder; --match-on "
+                             "activations matches codes")
         opts["values"] = args.values
     elif args.values != "auto":
         raise InputError("--values goes with --match-on activations")
@@ -103,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         source = codes_stack(args.source, args.format, args.step_pattern)
         n = source.n_steps
     else:
-        n = len(dictionary_checkpoints(args.source, args.step_pattern))
+        n = len(dictionary_checkpoints(args.source, args.step_pattern, args.sae))
     with cluster_from_args(args) as cluster, \
             tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
         lin = lineage_of(source, layout=args.layout, step_pattern=args.step_pattern,

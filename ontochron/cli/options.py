@@ -74,3 +74,12 @@ def scheduler_options(args: argparse.Namespace) -> dict[str, Any]:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
     return {"scheduler": getattr(args, "scheduler", None),
             "workers": getattr(args, "workers", None)}
+
+
+def add_tensorboard_argument(parser: argparse.ArgumentParser) -> None:
+    """--tensorboard DIR: per-checkpoint counts as TensorBoard scalars."""
+    parser.add_argument("--tensorboard", metavar="DIR", default=None,
+                        help="also write births, deaths, active features, connections formed "
+                             "and broken, phase transitions (and lineage births, deaths, "
+                             "splits, merges, mean drift) per checkpoint step as TensorBoard "
+                             "scalars into DIR (tags ontochron/*)")

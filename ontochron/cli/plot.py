@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write PNG (matplotlib) and interactive HTML (plotly; every HTML file loads "
                     "plotly.min.js written once into the same directory, so it opens offline) "
                     "plots of a run: swimlane, phases, churn, hierarchy, causal, and lineage / "
-                    "drift when the run has lineage files.")
+                    "drift when the run has a lineage (lineage files, or a stored lineage run).")
     from ontochron.cli.options import add_plot_source_arguments
 
     add_plot_source_arguments(p)
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated: png, html (default both)")
     p.add_argument("--plots", default=None, metavar="LIST",
                    help="comma-separated subset of swimlane,phases,churn,hierarchy,causal,"
-                        "lineage,drift (default: all; lineage,drift only with lineage files)")
+                        "lineage,drift (default: all; lineage,drift only for a lineage run)")
     p.add_argument("--concepts", default=None, metavar="LIST",
                    help="swimlane: only lanes of these concepts (comma-separated names)")
     p.add_argument("--features", default=None, metavar="LIST",

@@ -9,7 +9,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report", help="write one HTML report (a figure page) of a run",
         description="Write one HTML file: the summary table with definitions, every plot with "
-                    "a caption (lineage flow and drift when the run has lineage files), an "
+                    "a caption (lineage flow and drift when the run has a lineage), an "
                     "interactive view of the ontology at a chosen step and the top events. "
                     "plotly.min.js is written next to it (loaded by relative path; no network "
                     "needed).")

@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--demo-checkpoints", metavar="DIR",
                      help="directory of demo model_step{N}.pt checkpoints")
-    src.add_argument("--sae", metavar="DIR", help="SAELens-style SAE folder (cfg.json + "
-                     "sae_weights.safetensors); needs --activations")
+    src.add_argument("--sae", metavar="DIR", help="SAE folder of any layout ontochron reads "
+                     "(SAELens, sparsify, dictionary_learning, Gemma Scope), or a checkpoint "
+                     "folder holding one one level down (name the sub-folder itself, e.g. "
+                     "DIR/trainer_3, when it holds several); needs --activations")
     p.add_argument("--activations", metavar="FILE.npz",
                    help="with --sae: one array (n_inputs, d_in) per concept name")
     p.add_argument("--at", type=int, default=None, metavar="STEP",
@@ -86,8 +88,8 @@ def _demo_checkpoint(folder: str, at: int | None) -> tuple[Path, int]:
 
 
 def _verify_demo(args: argparse.Namespace, feats: list[int] | None, kw: dict[str, Any]):
-    from ontochron import demo_model
     from ontochron.causal import verify_demo
+    from ontochron.demo import model as demo_model
 
     path, step = _demo_checkpoint(args.demo_checkpoints, args.at)
     data = demo_model.load_digits_split(seed=args.seed)
@@ -105,7 +107,10 @@ def load_activations(path: str, d_in: int) -> dict[str, np.ndarray]:
     when it is unreadable, not an .npz archive, empty, or an array has the wrong shape."""
     import numpy as np
 
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read activations: {exc}", path) from None
@@ -134,7 +139,7 @@ def _verify_sae(args: argparse.Namespace, feats: list[int] | None, kw: dict[str,
 
     if not args.activations:
         raise InputError("--sae needs --activations FILE.npz (one array per concept)")
-    sae = SAEExtractor.from_saelens(args.sae)
+    sae = SAEExtractor.from_folder(args.sae)
     acts = load_activations(args.activations, sae.d_in)
     step = 0 if args.at is None else args.at
     snap = sae.snapshot(step, acts, source=args.activations)
@@ -143,6 +148,10 @@ def _verify_sae(args: argparse.Namespace, feats: list[int] | None, kw: dict[str,
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+    import sys
+
+    from ontochron.causal.lineage_space import for_run, for_summary
     from ontochron.causal.persist import write_graph, write_summary
 
     feats = parse_features(args.features)
@@ -151,18 +160,48 @@ def run(args: argparse.Namespace) -> int:
     kw = {"n_resamples": args.n_resamples, "seed": args.seed, "alpha": args.alpha,
           "alternative": args.alternative, "unit": args.unit, "progress": not args.quiet}
     report = (_verify_demo if args.demo_checkpoints else _verify_sae)(args, feats, kw)
-    if args.summary:
-        write_summary(args.summary, report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.summary(), indent=2), encoding="utf-8")
-    if args.run:
-        from ontochron.graph.store import open_store_from_args
+    with contextlib.ExitStack() as stack:
+        # every target is mapped (latent -> lineage) before anything is written
+        mapped = {}
+        if args.summary:
+            mapped["summary"] = for_summary(args.summary, report)
+        if args.run:
+            from ontochron.graph.store import open_store_from_args
 
-        with open_store_from_args(args) as store:
-            write_graph(store, args.run, report)
+            store = stack.enter_context(open_store_from_args(args))
+            mapped["run"] = for_run(store, args.run, report)
+        if args.summary:
+            write_summary(args.summary, mapped["summary"])
+        if args.json:
+            Path(args.json).write_text(json.dumps(report.summary(), indent=2),
+                                       encoding="utf-8")
+        if args.run:
+            write_graph(store, args.run, mapped["run"])
     if not args.quiet:
         _print(report)
+    for target, rep in mapped.items():
+        _print_mapping(target, rep, args, file=sys.stdout if not args.quiet else None)
     return 0
+
+
+def _print_mapping(target: str, report: Any, args: argparse.Namespace, file: Any) -> None:
+    """Say where a lineage-space target put the tested latents; latents without a lineage at
+    the step are always reported (on stderr), never written."""
+    import sys
+
+    if report.space != "lineage":
+        return
+    where = f"run {args.run!r}" if target == "run" else str(args.summary)
+    if file is not None and report.results:
+        pairs = ", ".join(f"{r.dict_index}->{r.feature}" for r in report.results[:20])
+        more = "" if len(report.results) <= 20 else f", ... ({len(report.results)} in all)"
+        print(f"{where}: latents mapped to the lineages holding them at step {report.step} "
+              f"(latent->lineage): {pairs}{more}", file=file)
+    missing = report.config.get("no_lineage") or []
+    if missing:
+        print(f"ontochron verify: warning: {where}: {len(missing)} tested latent"
+              f"{'s have' if len(missing) != 1 else ' has'} no lineage at step {report.step}, "
+              f"not written: {missing}", file=sys.stderr)
 
 
 def _print(report: Any) -> None:

@@ -15,7 +15,7 @@ from ontochron.errors import InputError
 PACKAGE = "ontochron"
 SUFFIX = ".cypher"
 _PARAM = re.compile(r"\$`?([A-Za-z_][A-Za-z0-9_]*)`?")
-_STRING_OR_COMMENT = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*"
+_STRING_OR_COMMENT = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\r\n]*"
                                 r"|/\*.*?\*/", re.S)
 
 

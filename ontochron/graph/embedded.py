@@ -414,6 +414,9 @@ class EmbeddedServer:
             "-Darcadedb.server.httpIncomingHost=127.0.0.1",
             f"-Darcadedb.server.httpIncomingPort={self.http_port}",
             "-Darcadedb.bolt.host=127.0.0.1",
+            # No statement may read the server's files or fetch URLs (LOAD CSV), reads or writes.
+            "-Darcadedb.opencypher.loadCsv.allowFileUrls=false",
+            "-Darcadedb.opencypher.loadCsv.allowRemoteUrls=false",
             f"-Darcadedb.bolt.port={self.port}",
             f"-Darcadedb.server.defaultDatabases={self.database}[{USERNAME}]",
             "-Darcadedb.server.plugins=Bolt:com.arcadedb.bolt.BoltProtocolPlugin",

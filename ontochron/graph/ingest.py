@@ -140,6 +140,11 @@ class IngestReport:
     labels_deleted: int = 0
     #: test families that could find nothing (Ontology.power.notes), printed once
     notes: list[str] = field(default_factory=list)
+    #: what was written (set by :func:`ingest`): the analysis, its codes and lineage, for
+    #: callers that report per checkpoint (watch, TensorBoard); not part of the summary
+    ontology: Ontology | None = field(default=None, repr=False, compare=False)
+    stack: CodeStack | None = field(default=None, repr=False, compare=False)
+    lineage: Lineage | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed(self) -> int:
@@ -527,47 +532,52 @@ def _delete_rows(writer: BatchWriter, spec: TableSpec, keys: list[Row],
     return len(keys)
 
 
-def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
-                   run_props: dict[str, Any] | None = None, progress: bool = True,
-                   batch_size: int = BATCH_SIZE, report: IngestReport | None = None,
-                   lineage: Lineage | None = None) -> IngestReport:
-    """Bring run ``run_id`` in the graph to exactly the state of ``ont`` by diff.
+@dataclass
+class _DiffState:
+    """What reading the graph back found: per-table diffs, element ids for relationship
+    creates, and the Feature rows whose per-checkpoint lists only grow (appendable)."""
 
-    ``lineage``: how the features (columns of ``stack``, in lineage space) map onto each
-    checkpoint's dictionary; None or the identity (a fixed dictionary) writes no lineage."""
-    steps = np.asarray(ont.steps, dtype=np.int64)
-    if steps.size == 0:
-        raise InputError("the run has no checkpoints")
-    if lineage is not None:
-        check_lineage(lineage, steps, int(ont.n_features))
-        if is_identity(lineage):
-            lineage = None
-    report = report or IngestReport(run_id, int(steps.size), int(steps[-1]))
-    t0 = time.perf_counter()
-    desired = desired_tables(ont, stack, run_id, lineage)
-    report.seconds["build"] = time.perf_counter() - t0
-    ensure_schema(store)
-    t0 = time.perf_counter()
-    specs = table_specs()
-    want = {name: table_digest(rows) for name, rows in desired.items()}
-    stored, stored_last = _stored_digests(store, run_id)
-    same = {name for name in specs if stored.get(name) == want[name]}
-    # Digests of the tables about to be written are dropped before any write and set again
-    # only after all writes (run_finish): a crash leaves them absent, forcing a full diff.
-    # Every Run property readers rely on (n_features, config, ...) is set even when the
-    # caller passes none or only some (report and plot read them back).
+    diffs: dict[str, Diff] = field(default_factory=dict)
+    ids: IdMaps = field(default_factory=dict)
+    appendable: list[Row] | None = None
+
+
+def _lineage_to_write(lineage: Lineage | None, steps: np.ndarray,
+                      n_features: int) -> Lineage | None:
+    """The lineage to write: checked against the run; None for none or the identity (a fixed
+    dictionary writes no lineage)."""
+    if lineage is None:
+        return None
+    check_lineage(lineage, steps, n_features)
+    return None if is_identity(lineage) else lineage
+
+
+def _begin_run(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str,
+               run_props: dict[str, Any] | None, lineage: Lineage | None,
+               keep_digests: dict[str, str]) -> None:
+    """Write the Run node before any table. Digests of the tables about to be written are
+    dropped here and set again only after all writes (:func:`_finish_run`): a crash leaves them
+    absent, forcing a full diff. Every Run property readers rely on (n_features, config, ...)
+    is set even when the caller passes none or only some (report and plot read them back)."""
     props = {**_run_props(ont, stack, run_id, "in-memory"), **(run_props or {})}
     props["lineage"] = None if lineage is None else run_summary(lineage)
-    props["digests"] = json.dumps({n: want[n] for n in sorted(same)}, sort_keys=True)
+    props["digests"] = json.dumps(keep_digests, sort_keys=True)
     store.write(load_cypher("graph/cypher/run_begin"), run_id=run_id,
                 created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 props=props)
-    diffs: dict[str, Diff] = {}
-    ids: IdMaps = {}  # natural key -> elementId per node table, for relationship creates
-    appendable: list[Row] | None = None  # Feature rows whose lists only grow
+
+
+def _read_and_diff(store: GraphStore, run_id: str, specs: dict[str, TableSpec],
+                   desired: dict[str, list[Row]], same: set[str], stored: dict[str, str],
+                   stored_last: int | None, stack: CodeStack, steps: np.ndarray,
+                   report: IngestReport) -> _DiffState:
+    """Diff every table against the graph. A table whose digest is unchanged is not read; one
+    whose prior state (an earlier ingest of fewer checkpoints) can be rebuilt and verified by
+    digest is diffed against that instead of being read back."""
+    state = _DiffState()
     for name, spec in specs.items():
         if name in same:  # the graph already holds exactly these rows: nothing to read
-            diffs[name] = Diff()
+            state.diffs[name] = Diff()
             report.tables[name] = {"created": 0, "updated": 0, "deleted": 0,
                                    "unchanged": len(desired[name])}
             continue
@@ -579,51 +589,95 @@ def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: s
             if current is not None:  # exactly what the graph holds: no need to read it back
                 report.rebuilt.append(name)
                 if name == "Feature":
-                    ids[name] = {r["index"]: r.pop("id") for r in current}
-                    appendable = current
+                    state.ids[name] = {r["index"]: r.pop("id") for r in current}
+                    state.appendable = current
         if current is None:
             current = read_table(store, spec, run_id)
             if spec.ids:  # element ids come free with the read
-                ids[name] = {key_of(r, spec.key)[0]: r["id"] for r in current if "id" in r}
+                state.ids[name] = {key_of(r, spec.key)[0]: r["id"] for r in current
+                                   if "id" in r}
         t2 = time.perf_counter()
         rows = desired[name]
         if name in report.rebuilt:  # rows the prior state shares unchanged cannot differ
             shared = {id(r) for r in rows}.intersection(id(r) for r in current)
             rows = [r for r in rows if id(r) not in shared]
             current = [r for r in current if id(r) not in shared]
-        diffs[name] = diff_table(spec, rows, current)
+        diff = state.diffs[name] = diff_table(spec, rows, current)
         report.read_seconds[name] = (t2 - t1, time.perf_counter() - t2)
         report.tables[name] = {"created": 0, "updated": 0, "deleted": 0,
-                               "unchanged": len(desired[name]) - len(diffs[name].create)
-                               - len(diffs[name].update)}
-    report.seconds["read+diff"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    writer = BatchWriter(store, run_id, batch_size, progress)
-    # Deletes first, links before the nodes they hang on; then upserts, nodes first.
+                               "unchanged": len(desired[name]) - len(diff.create)
+                               - len(diff.update)}
+    return state
+
+
+def _apply_diffs(store: GraphStore, run_id: str, specs: dict[str, TableSpec],
+                 state: _DiffState, same: set[str], writer: BatchWriter,
+                 report: IngestReport) -> None:
+    """Write the diffs: deletes first, links before the nodes they hang on (then the Labels
+    orphaned by deleted features); then upserts, nodes first."""
     for name in reversed(list(specs)):
-        if diffs[name].delete:
-            done = _delete_rows(writer, specs[name], diffs[name].delete, report)
+        if state.diffs[name].delete:
+            done = _delete_rows(writer, specs[name], state.diffs[name].delete, report)
             report.tables[name]["deleted"] = done
     if "Feature" not in same:  # features may have gone (now or in an interrupted ingest)
         report.labels_deleted += sum(int(r["labels"] or 0) for r in store.write(
             load_cypher("graph/cypher/label_orphans_delete"), run_id=run_id))
     for name, spec in specs.items():
         t1 = time.perf_counter()
-        update = diffs[name].update
-        if name == "Feature" and appendable is not None and update:
-            appends, update = append_updates(update, appendable)
+        update = state.diffs[name].update
+        if name == "Feature" and state.appendable is not None and update:
+            appends, update = append_updates(update, state.appendable)
             writer.write(load_cypher("graph/cypher/feature_update_append"), appends,
                          "Feature: append")
             report.tables[name]["updated"] += len(appends)
-        done = apply_diff(writer, spec, Diff(update=update, create=diffs[name].create), ids)
+        done = apply_diff(writer, spec, Diff(update=update, create=state.diffs[name].create),
+                          state.ids)
         report.table_seconds[name] = time.perf_counter() - t1
         report.tables[name]["updated"] += done["updated"]
         report.tables[name]["created"] = done["created"]
+
+
+def _finish_run(store: GraphStore, ont: Ontology, run_id: str, steps: np.ndarray,
+                digests: dict[str, str]) -> None:
+    """Mark the ingest complete: steps, counts and every table's digest on the Run node."""
     store.write(load_cypher("graph/cypher/run_finish"), run_id=run_id,
                 props={"steps": steps.tolist(), "n_checkpoints": int(steps.size),
                        "first_step": int(steps[0]), "last_step": int(steps[-1]),
                        "n_concepts": len(ont.concepts),
-                       "digests": json.dumps(want, sort_keys=True)})
+                       "digests": json.dumps(digests, sort_keys=True)})
+
+
+def write_ontology(store: GraphStore, ont: Ontology, stack: CodeStack, run_id: str, *,
+                   run_props: dict[str, Any] | None = None, progress: bool = True,
+                   batch_size: int = BATCH_SIZE, report: IngestReport | None = None,
+                   lineage: Lineage | None = None) -> IngestReport:
+    """Bring run ``run_id`` in the graph to exactly the state of ``ont`` by diff.
+
+    ``lineage``: how the features (columns of ``stack``, in lineage space) map onto each
+    checkpoint's dictionary; None or the identity (a fixed dictionary) writes no lineage."""
+    steps = np.asarray(ont.steps, dtype=np.int64)
+    if steps.size == 0:
+        raise InputError("the run has no checkpoints")
+    lineage = _lineage_to_write(lineage, steps, int(ont.n_features))
+    report = report or IngestReport(run_id, int(steps.size), int(steps[-1]))
+    t0 = time.perf_counter()
+    desired = desired_tables(ont, stack, run_id, lineage)
+    report.seconds["build"] = time.perf_counter() - t0
+    ensure_schema(store)
+    t0 = time.perf_counter()
+    specs = table_specs()
+    want = {name: table_digest(rows) for name, rows in desired.items()}
+    stored, stored_last = _stored_digests(store, run_id)
+    same = {name for name in specs if stored.get(name) == want[name]}
+    _begin_run(store, ont, stack, run_id, run_props, lineage,
+               {n: want[n] for n in sorted(same)})
+    state = _read_and_diff(store, run_id, specs, desired, same, stored, stored_last, stack,
+                           steps, report)
+    report.seconds["read+diff"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    writer = BatchWriter(store, run_id, batch_size, progress)
+    _apply_diffs(store, run_id, specs, state, same, writer, report)
+    _finish_run(store, ont, run_id, steps, want)
     report.seconds["write"] = time.perf_counter() - t0
     report.rows_written += writer.rows
     report.batches += writer.batches
@@ -635,15 +689,17 @@ def ingest(source: Any, *, run: str | None = None,
            format: str = "auto", compat: str | None = None, config: Any = None,
            progress: bool = True, data_dir: str | os.PathLike[str] | None = None,
            batch_size: int = BATCH_SIZE, lineage: Lineage | None = None,
-           lineage_options: dict[str, Any] | None = None, scheduler: Any = None,
+           lineage_options: dict[str, Any] | None = None,
+           source_name: str | None = None, scheduler: Any = None,
            workers: int | None = None) -> IngestReport:
     """Load ``source`` (a path any reader accepts, or a CodeStack), analyze it and write the
     run into the graph by diff. ``store``: an open GraphStore, a URI, or None for the
     configured default (embedded), or a StoreConfig. ``lineage``: the lineage of a stack in
     lineage space (None: a fixed dictionary). The source is loaded and analyzed before the
-    store is opened. ``scheduler`` (an address, ``"local"`` with ``workers`` processes, or an
-    open Cluster) runs the per-checkpoint and per-pair work on Dask; the graph is the same.
-    Returns what changed."""
+    store is opened. ``source_name``: what ``Run.source`` records instead of the path read
+    (watch reads a view of the ready checkpoints of its directory). ``scheduler`` (an address,
+    ``"local"`` with ``workers`` processes, or an open Cluster) runs the per-checkpoint and
+    per-pair work on Dask; the graph is the same. Returns what changed."""
     from ontochron.distributed import open_cluster
 
     t0 = time.perf_counter()
@@ -660,6 +716,8 @@ def ingest(source: Any, *, run: str | None = None,
     report = IngestReport(run_id, int(steps.size), int(steps[-1]) if steps.size else -1)
     report.seconds.update({"load": t1 - t0, "analyze": t2 - t1})
     report.notes = list(ont.power.notes) if ont.power is not None else []
+    report.ontology, report.stack, report.lineage = ont, stack, lineage
+    src = source_name if source_name is not None else src
     owned = not isinstance(store, GraphStore)
     if isinstance(store, GraphStore):
         gs = store

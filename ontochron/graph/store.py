@@ -19,6 +19,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from ontochron.errors import StoreError
 from ontochron.graph import background, readonly
 from ontochron.graph import embedded as emb
+from ontochron.graph.notice import notice
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +265,13 @@ def open_store(uri: str | None = None, *, data_dir: str | os.PathLike[str] | Non
                                         password=password, database=database)
     if not cfg.embedded:
         return connect(cfg.uri, cfg.username, cfg.password, cfg.database, config=cfg)
+    lock = emb.read_lock(cfg.data_dir)
+    if lock is not None and not lock.ready:
+        notice(f"waiting for the embedded store in {cfg.data_dir} to finish starting…")
     running = emb.wait_for_running(cfg.data_dir, timeout=start_timeout)
     secs = background.idle_seconds(idle)
+    if running is None:
+        notice(f"starting the embedded store in {cfg.data_dir} (takes a few seconds)…")
     if running is None and secs > 0:
         running = background.start(cfg.data_dir, idle=secs, heap=heap,
                                    database=cfg.database or emb.DEFAULT_DATABASE,

@@ -15,9 +15,10 @@ import numpy as np
 
 from ontochron.errors import InputError
 from ontochron.ingest.extractor import Extractor, as_numpy
+from ontochron.sae.model import NORMALIZATIONS as SAE_NORMALIZATIONS
+from ontochron.sae.model import topk_mask
 
 SAE_ACTIVATIONS = ("relu", "jumprelu", "topk", "gated")
-SAE_NORMALIZATIONS = ("none", "expected_average_only_in", "constant_norm_rescale", "layer_norm")
 
 
 def _float2d(x: Any, width: int, what: str, dtype: Any = np.float64) -> np.ndarray:
@@ -32,52 +33,24 @@ def _float2d(x: Any, width: int, what: str, dtype: Any = np.float64) -> np.ndarr
     return arr.astype(dtype, copy=False)
 
 
-def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the ``k`` largest entries of each row, counting only positive values.
-
-    Ties at the k-th value go to the lowest feature indices, so the result is deterministic.
-    O(n * F): a partition finds each row's k-th value; a cumulative count breaks ties, only
-    in the rows where tied values straddle the cut.
-    """
-    n, f = values.shape
-    if k <= 0:
-        return np.zeros((n, f), dtype=bool)
-    if k >= f:
-        return values > 0
-    kth = np.partition(values, f - k, axis=1)[:, f - k, None]
-    above = values > kth
-    tied = values == kth
-    mask = above | tied
-    n_above = above.sum(axis=1)
-    rows = np.flatnonzero(n_above + tied.sum(axis=1) > k)
-    if rows.size:
-        t = tied[rows]
-        keep = t & (np.cumsum(t, axis=1) <= (k - n_above[rows])[:, None])
-        mask[rows] = above[rows] | keep
-    return mask & (values > 0)
-
-
 def normalize_sae_input(x: np.ndarray, how: str) -> np.ndarray:
-    """SAELens' ``normalize_activations`` of an (n, d_in) batch. SAELens applies these at
-    run time; "expected_average_only_in" is a fixed factor that SAELens folds into the weights
-    when loading, so it is the identity here too."""
-    if how == "constant_norm_rescale":
-        norm = np.linalg.norm(x, axis=1, keepdims=True)
-        return x * (np.sqrt(x.shape[1]) / np.where(norm == 0, 1.0, norm))
-    if how == "layer_norm":
-        x = x - x.mean(axis=1, keepdims=True)
-        return x / (x.std(axis=1, ddof=1, keepdims=True) + 1e-5)
-    return x
+    """SAELens' ``normalize_activations`` of an (n, d_in) batch (see
+    :func:`ontochron.sae.model.normalize_input`)."""
+    from ontochron.sae.model import normalize_input
+
+    return normalize_input(x, how)
 
 
 class SAEExtractor(Extractor):
-    """Sparse autoencoder features: ``f = act((x - b_dec) @ W_enc + b_enc)``.
+    """Sparse autoencoder features from the one SAE model (:class:`ontochron.sae.SAE`):
+    ``f = act((x - b_dec) @ W_enc + b_enc)``.
 
     Code rule: with ``topk=k`` a feature is on when it is among the k largest positive ``f``
     of that input (ties -> lower index); otherwise when ``f > threshold``. ``continuous`` is
     ``f``. ``activation`` is ``"relu"``, ``"jumprelu"`` (``relu(pre) * (pre > jump_threshold)``),
     ``"topk"`` (keep the k largest pre-activations, then relu) or ``"gated"`` (``b_enc`` is the
     gate bias: ``(pre > 0) * relu((pre - b_enc) * exp(r_mag) + b_mag)``), as in SAELens.
+    :meth:`from_folder` reads any layout ontochron reads and encodes it as its library does.
     """
 
     name = "sae"
@@ -87,49 +60,59 @@ class SAEExtractor(Extractor):
                  jump_threshold: Any = None, apply_b_dec_to_input: bool = True,
                  normalize_activations: str = "none", device: Any = None,
                  r_mag: Any = None, b_mag: Any = None) -> None:
+        from ontochron.sae.model import SAE
+
         w = as_numpy(W_enc)
         # compute in float64 only when the weights are float64; SAEs are usually float32
         self.dtype = np.float64 if w.dtype == np.float64 else np.float32
-        self.W_enc = w.astype(self.dtype)
-        if self.W_enc.ndim != 2:
-            raise InputError(f"W_enc must be 2-D (d_in, d_sae), got shape {self.W_enc.shape}")
-        self.d_in, self.d_sae = self.W_enc.shape
-        self.n_features = self.d_sae
-        self.b_enc = self._vector(b_enc, self.d_sae, "b_enc")
-        self.b_dec = None if b_dec is None else self._vector(b_dec, self.d_in, "b_dec")
-        self.W_dec = None if W_dec is None else as_numpy(W_dec).astype(self.dtype)
-        if self.W_dec is not None and self.W_dec.shape != (self.d_sae, self.d_in):
-            raise InputError(f"W_dec must have shape ({self.d_sae}, {self.d_in}), "
-                             f"got {self.W_dec.shape}")
+        W = w.astype(self.dtype)
+        if W.ndim != 2:
+            raise InputError(f"W_enc must be 2-D (d_in, d_sae), got shape {W.shape}")
+        d_in, d_sae = W.shape
+        b_enc_v = self._vector(b_enc, d_sae, "b_enc")
+        b_dec_v = None if b_dec is None else self._vector(b_dec, d_in, "b_dec")
+        W_dec_m = None if W_dec is None else as_numpy(W_dec).astype(self.dtype)
+        if W_dec_m is not None and W_dec_m.shape != (d_sae, d_in):
+            raise InputError(f"W_dec must have shape ({d_sae}, {d_in}), got {W_dec_m.shape}")
         if activation not in SAE_ACTIVATIONS:
             raise InputError(f"activation must be one of {SAE_ACTIVATIONS}, got {activation!r}")
         if activation == "topk" and topk is None:
             raise InputError("activation='topk' needs topk=k")
         if topk is not None and (int(topk) != topk or topk < 1):
             raise InputError(f"topk must be a positive integer, got {topk!r}")
+        thr = None
         if activation == "jumprelu":
             if jump_threshold is None:
                 raise InputError("activation='jumprelu' needs jump_threshold")
             jt = as_numpy(jump_threshold).astype(self.dtype)
-            self.jump_threshold = (np.full(self.d_sae, float(jt)) if jt.ndim == 0
-                                   else self._vector(jt, self.d_sae, "jump_threshold"))
-        else:
-            self.jump_threshold = None
-        self.r_mag = self.b_mag = None
+            thr = np.full(d_sae, float(jt), self.dtype) if jt.ndim == 0 \
+                else self._vector(jt, d_sae, "jump_threshold")
+        rm = bm = None
         if activation == "gated":
             if r_mag is None or b_mag is None:
                 raise InputError("activation='gated' needs r_mag and b_mag")
-            self.r_mag = self._vector(r_mag, self.d_sae, "r_mag")
-            self.b_mag = self._vector(b_mag, self.d_sae, "b_mag")
+            rm, bm = self._vector(r_mag, d_sae, "r_mag"), self._vector(b_mag, d_sae, "b_mag")
         if normalize_activations not in SAE_NORMALIZATIONS:
             raise InputError(f"normalize_activations must be one of {SAE_NORMALIZATIONS}, "
                              f"got {normalize_activations!r}")
+        zeros = np.zeros(d_in, self.dtype)
+        model = SAE(W_dec_m if W_dec_m is not None else W.T.copy(), W, b_enc_v,
+                    zeros if b_dec_v is None else b_dec_v,
+                    {"relu": "standard"}.get(activation, activation),
+                    b_dec_v if apply_b_dec_to_input else None, thr,
+                    int(topk) if activation == "topk" else None, rm, bm,
+                    normalize=normalize_activations)
+        self._init(model, topk, threshold, device, has_decoder=W_dec_m is not None)
+
+    def _init(self, model: Any, topk: int | None, threshold: float, device: Any,
+              has_decoder: bool = True) -> None:
+        self.model = model
+        self.d_in, self.d_sae = model.d_in, model.n_latents
+        self.n_features = self.d_sae
         self.topk = None if topk is None else int(topk)
         self.threshold = float(threshold)
-        self.activation = activation
-        self.apply_b_dec_to_input = bool(apply_b_dec_to_input)
-        self.normalize_activations = normalize_activations
         self.device = device
+        self._has_decoder = has_decoder
 
     def _vector(self, v: Any, n: int, what: str) -> np.ndarray:
         arr = as_numpy(v).astype(self.dtype)
@@ -138,56 +121,59 @@ class SAEExtractor(Extractor):
         return arr
 
     @classmethod
+    def from_sae(cls, model: Any, *, topk: int | None = None, threshold: float = 0.0,
+                 device: Any = None) -> SAEExtractor:
+        """Wrap an :class:`ontochron.sae.SAE`; a TopK SAE's codes are its k latents unless
+        ``topk`` says otherwise."""
+        if topk is not None and (int(topk) != topk or topk < 1):
+            raise InputError(f"topk must be a positive integer, got {topk!r}")
+        self = cls.__new__(cls)
+        self.dtype = model.W_enc.dtype.type
+        if topk is None and model.architecture == "topk":
+            topk = model.k
+        self._init(model, topk, threshold, device)
+        return self
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str], *, layout: str = "auto",
+                    sae: str | None = None, **overrides: Any) -> SAEExtractor:
+        """Build from an SAE folder of any layout ontochron reads (or a checkpoint folder
+        holding one, ``sae`` naming it among several); ``overrides``: topk, threshold, device."""
+        from ontochron.sae.load import load_sae
+
+        bad = set(overrides) - {"topk", "threshold", "device"}
+        if bad:
+            raise InputError(f"unknown SAEExtractor override(s): {', '.join(sorted(bad))}")
+        return cls.from_sae(load_sae(folder, layout, sae), **overrides)
+
+    @classmethod
     def from_saelens(cls, folder: str | os.PathLike[str], **overrides: Any) -> SAEExtractor:
-        """Build from a SAELens-style folder (``cfg.json`` + ``sae_weights.safetensors``);
-        keyword ``overrides`` (e.g. ``topk=``, ``threshold=``, ``device=``) win over the cfg."""
-        from ontochron.ingest.saelens import load_saelens
+        """Build from a SAELens folder (``cfg.json`` + ``sae_weights.safetensors``);
+        keyword ``overrides`` (``topk=``, ``threshold=``, ``device=``) win over the cfg."""
+        return cls.from_folder(folder, layout="saelens", **overrides)
 
-        w = load_saelens(folder)
-        kwargs: dict[str, Any] = {
-            "W_dec": w.W_dec, "apply_b_dec_to_input": w.apply_b_dec_to_input,
-            "normalize_activations": w.normalize_activations,
-            "activation": {"standard": "relu", "jumprelu": "jumprelu",
-                           "topk": "topk", "gated": "gated"}[w.architecture],
-        }
-        if w.architecture == "gated":
-            kwargs.update(r_mag=w.r_mag, b_mag=w.b_mag)
-        if w.architecture == "jumprelu":
-            kwargs["jump_threshold"] = w.threshold
-        if w.architecture == "topk":
-            kwargs["topk"] = w.k
-        kwargs.update(overrides)
-        return cls(w.W_enc, w.b_enc, w.b_dec, **kwargs)
-
-    def _normalize(self, x: np.ndarray) -> np.ndarray:
-        return normalize_sae_input(x, self.normalize_activations)
+    # the SAE's own settings, as attributes of the extractor
+    W_enc = property(lambda self: self.model.W_enc)
+    b_enc = property(lambda self: self.model.b_enc)
+    b_dec = property(lambda self: self.model.b_dec)
+    W_dec = property(lambda self: self.model.W_dec if self._has_decoder else None)
+    r_mag = property(lambda self: self.model.r_mag)
+    b_mag = property(lambda self: self.model.b_mag)
+    jump_threshold = property(lambda self: self.model.threshold)
+    apply_b_dec_to_input = property(lambda self: self.model.pre_bias is not None)
+    normalize_activations = property(lambda self: self.model.normalize)
+    activation = property(lambda self: {"standard": "relu"}.get(self.model.architecture,
+                                                                 self.model.architecture))
 
     def pre_activations(self, x: Any) -> np.ndarray:
         """``(x - b_dec) @ W_enc + b_enc`` (n_inputs, d_sae); on ``device`` with torch if set."""
-        arr = self._normalize(_float2d(x, self.d_in, "SAEExtractor", self.dtype))
-        if self.b_dec is not None and self.apply_b_dec_to_input:
-            arr = arr - self.b_dec
-        if self.device is None:
-            return arr @ self.W_enc + self.b_enc
-        import torch
-
-        t = torch.as_tensor(arr, device=self.device)
-        w = torch.as_tensor(self.W_enc, device=self.device)
-        b = torch.as_tensor(self.b_enc, device=self.device)
-        return (t @ w + b).cpu().numpy()
+        return self.model.pre_activations(_float2d(x, self.d_in, "SAEExtractor", self.dtype),
+                                          self.device)
 
     def features(self, x: Any) -> np.ndarray:
-        """SAE feature activations ``f`` (n_inputs, d_sae)."""
-        pre = self.pre_activations(x)
-        if self.activation == "relu":
-            return np.maximum(pre, 0.0)
-        if self.activation == "jumprelu":
-            return np.maximum(pre, 0.0) * (pre > self.jump_threshold)
-        if self.activation == "gated":
-            mag = np.maximum((pre - self.b_enc) * np.exp(self.r_mag) + self.b_mag, 0.0)
-            return np.where(pre > 0, mag, 0.0).astype(pre.dtype)
-        assert self.topk is not None
-        return np.where(topk_mask(pre, self.topk), pre, 0.0)
+        """SAE feature activations ``f`` (n_inputs, d_sae), as the SAE's library encodes."""
+        return self.model.encode(_float2d(x, self.d_in, "SAEExtractor", self.dtype),
+                                 self.device)
 
     def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         f = self.features(activations)
@@ -196,10 +182,10 @@ class SAEExtractor(Extractor):
 
     def decode(self, f: Any) -> np.ndarray:
         """Reconstruct inputs from features: ``f @ W_dec + b_dec`` (needs ``W_dec``)."""
-        if self.W_dec is None:
-            raise InputError("decode needs W_dec; pass W_dec= or use from_saelens")
-        out = _float2d(f, self.d_sae, "SAEExtractor.decode", self.dtype) @ self.W_dec
-        return out if self.b_dec is None else out + self.b_dec
+        if not self._has_decoder:
+            raise InputError("decode needs W_dec; pass W_dec= or use from_folder")
+        out = _float2d(f, self.d_sae, "SAEExtractor.decode", self.dtype) @ self.model.W_dec
+        return out + self.model.b_dec
 
 
 class VQExtractor(Extractor):

@@ -5,6 +5,7 @@ file per checkpoint. Every problem with an input file becomes an :class:`InputEr
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import zipfile
@@ -20,12 +21,18 @@ from ontochron.errors import InputError
 from ontochron.ingest.checkpoints import list_source, parse_step
 from ontochron.ingest.extractor import as_numpy
 from ontochron.ingest.snapshot import MAX_STEP, CodeStack, Snapshot, _as_step, check_run, plain
+from ontochron.jsoninput import check_text, describe, parse_json
+from ontochron.npzinput import check_fits, check_npz
 
 FORMATS = ("reptimeline", "npz", "safetensors")
 EXTENSIONS = {".json": "reptimeline", ".npz": "npz", ".safetensors": "safetensors"}
 REPTIMELINE_SCHEMA_VERSION = "0.1"
 # save_npz / save_safetensors switch to the CSR layout above this many code cells (T*C*F).
 SPARSE_AUTO_CELLS = 10_000_000
+# Memory the analysis keeps per feature of the dictionary whatever the data (lifecycle's
+# first/last/changed/count arrays and a bincount, int64 each): a declared width is refused when
+# this much does not fit.
+BYTES_PER_FEATURE = 48
 
 StepPattern = str | re.Pattern[str] | None
 
@@ -126,22 +133,40 @@ def _check_finite(act: np.ndarray, concepts: list[str], steps: list[int], path: 
                          f"{concepts[c]!r}", path)
 
 
-
-
 # --------------------------------------------------------------------------- reptimeline JSON
 
 def _json_load(path: Path) -> Any:
-    from ontochron.ingest.jsonbits import parse_json_bytes
-
+    """The file's JSON, refused (InputError) when malformed, nested too deep, not valid Unicode
+    text or holding a key twice (jsoninput); a duplicate inside a snapshot names its step."""
     try:
-        return parse_json_bytes(path.read_bytes())  # codes' 0/1 lists as arrays
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {exc.reason}", path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid or truncated JSON: {exc.msg} at line {exc.lineno} "
-                         f"column {exc.colno}", path) from None
+    return parse_json(text, path, duplicate=_duplicate_in_snapshot)
+
+
+def _duplicate_in_snapshot(data: Any, where: tuple[str | int, ...], key: str) -> str:
+    """Word a duplicate key found at ``where`` by the snapshot it sits in (its step)."""
+    loc: list[str | int] = list(where)
+    entries = data
+    if isinstance(data, dict) and loc[:1] == ["snapshots"]:
+        entries, loc = data["snapshots"], loc[1:]
+    elif isinstance(data, dict):
+        entries, loc = [data], [0, *loc]
+    lost = "(refused: the last value would silently replace the first)"
+    if not loc or not isinstance(loc[0], int) or not isinstance(entries, list):
+        return f"key {key!r} appears twice in {describe(where)} {lost}"
+    entry = entries[loc[0]]
+    step = entry.get("step") if isinstance(entry, dict) else None
+    snap = (f"step {step}" if isinstance(step, int) and key != "step"
+            else f"snapshot #{loc[0]}")
+    if len(loc) == 1:
+        return f"{snap}: key {key!r} appears twice in the snapshot {lost}"
+    what = "concept" if loc[1:] in (["codes"], ["continuous"]) else "key"
+    return f"{snap}: {what} {key!r} appears twice in {describe(tuple(loc[1:]))!r} {lost}"
 
 
 def _reptimeline_snapshot(entry: Any, i: int, path: Path) -> Snapshot:
@@ -234,6 +259,7 @@ def read_reptimeline(path: Path) -> list[Snapshot]:
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as fh:  # our own handle: closed even when np.load fails
+            check_npz(fh, path)  # declared shapes against the bytes and memory, first
             data = np.load(fh, allow_pickle=False)
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise InputError("expected an .npz archive of named arrays, got a single "
@@ -270,9 +296,9 @@ def _load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]
     for key in ("concepts", "steps", "step", "metadata"):
         if key in header:
             try:
-                meta[key] = json.loads(header[key])
-            except json.JSONDecodeError:
-                raise InputError(f"header __metadata__[{key!r}] is not valid JSON",
+                meta[key] = parse_json(header[key], path)
+            except InputError as exc:
+                raise InputError(f"header __metadata__[{key!r}]: {exc.message}",
                                  path) from None
     if "concepts" not in meta:
         raise InputError("missing required key 'concepts' in the safetensors header "
@@ -287,6 +313,7 @@ def _concept_list(value: Any, path: Path) -> list[str]:
     names = [str(c) for c in arr.tolist()]
     if not names:
         raise InputError("no concepts", path)
+    check_text(names, path, "concept name")
     return names
 
 
@@ -307,7 +334,8 @@ def _codes_array(arrays: Mapping[str, np.ndarray], path: Path
     indices = np.asarray(arrays["codes_indices"])
     if len(shape) not in (2, 3) or min(shape) < 0:
         raise InputError(f"codes_shape must be (C, F) or (T, C, F), got {shape}", path)
-    n_rows, width = int(np.prod(shape[:-1])), shape[-1]
+    n_rows, width = math.prod(shape[:-1]), shape[-1]
+    check_fits(width * BYTES_PER_FEATURE, f"codes_shape {shape} ({width} features)", path)
     if (indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu" or indptr.ndim != 1
             or indptr.size != n_rows + 1 or indptr[0] != 0 or indptr[-1] != indices.size
             or np.any(np.diff(indptr) < 0)
@@ -342,9 +370,13 @@ def _step_metadata(value: Any, n: int, path: Path) -> list[dict[str, Any]]:
         return [{} for _ in range(n)]
     if isinstance(value, np.ndarray):
         try:
-            value = json.loads(str(value.item()))
-        except (ValueError, json.JSONDecodeError):
+            text = str(value.item())
+        except ValueError:
             raise InputError("'metadata' must hold a JSON string", path) from None
+        try:
+            value = parse_json(text, path)
+        except InputError as exc:
+            raise InputError(f"'metadata': {exc.message}", path) from None
     if isinstance(value, dict) and n == 1:
         value = [value]
     if not isinstance(value, list) or len(value) != n or not all(isinstance(m, dict)

@@ -68,6 +68,9 @@ def load_vectors(path: str | os.PathLike[str]) -> Vectors:
         raise InputError("no such embeddings file", p)
     try:
         if p.suffix == ".npz":
+            from ontochron.npzinput import check_npz_file
+
+            check_npz_file(p)
             with np.load(p, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
         elif p.suffix == ".safetensors":
@@ -83,7 +86,11 @@ def load_vectors(path: str | os.PathLike[str]) -> Vectors:
         names = arrays["names"]
         if names.dtype.kind not in "US":
             raise InputError("'names' must be an array of strings", p)
-        return Vectors([str(n) for n in names.tolist()], arrays["vectors"], str(p))
+        from ontochron.jsoninput import check_text
+
+        labels = [str(n) for n in names.tolist()]
+        check_text(labels, p, "name")
+        return Vectors(labels, arrays["vectors"], str(p))
     if not arrays:
         raise InputError("the file holds no vectors", p)
     bad = [k for k, v in arrays.items() if v.ndim != 1 or v.dtype.kind not in "fiu"]

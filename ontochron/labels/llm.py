@@ -144,6 +144,7 @@ class LLMConfig:
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None  # the variable the key was read from (named in messages)
     timeout: float = 60.0
     max_attempts: int = 5
     parse_attempts: int = 3
@@ -199,8 +200,16 @@ class LLMLabeler:
 
     # -- labelling ------------------------------------------------------------------------------
     def label(self, ev: Evidence) -> LabelResult:
-        """Ask for a label, then score it by detection; raises LabelFailure / LabelFatal."""
+        """Ask for a label, then score it by detection; raises LabelFailure / LabelFatal
+        carrying what the answered requests cost (``cost_usd``)."""
         usage = _Usage()
+        try:
+            return self._label(ev, usage)
+        except (LabelFailure, LabelFatal) as exc:
+            exc.cost_usd = self.config.pricing.cost(usage.prompt, usage.completion)
+            raise
+
+    def _label(self, ev: Evidence, usage: _Usage) -> LabelResult:
         text, expl, conf = self._ask(label_messages(ev), LABEL_SCHEMA, self.config.max_label_tokens,
                                      parse_label, usage)
         names, truth = detection_items(ev)
@@ -248,9 +257,7 @@ class LLMLabeler:
                     max_completion_tokens=max_tokens,
                     response_format={"type": "json_schema", "json_schema": schema})
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise LabelFatal(f"the endpoint {self._where()} refused the API key (HTTP "
-                                 f"{exc.status_code}): check the key in the environment "
-                                 "variable") from None
+                raise LabelFatal(self._auth_refused(exc.status_code)) from None
             except openai.NotFoundError:
                 raise LabelFatal(f"model {c.model!r} or the chat-completions endpoint was not "
                                  f"found at {self._where()} (HTTP 404): check --model and "
@@ -292,6 +299,19 @@ class LLMLabeler:
 
     def _where(self) -> str:
         return self.config.base_url or "api.openai.com"
+
+    def _auth_refused(self, status: int) -> str:
+        """The 401/403 message, true to what was sent: a key, or none (a placeholder)."""
+        c = self.config
+        src = f" in ${c.api_key_env}" if c.api_key_env else ""
+        if c.api_key:
+            return (f"the endpoint {self._where()} refused the API key{src} (HTTP {status}): "
+                    "check that key")
+        fix = (f"put the key in ${c.api_key_env} (or name another variable with "
+               "--api-key-env)" if c.api_key_env else "pass api_key=...")
+        empty = f" (${c.api_key_env} is empty)" if c.api_key_env else ""
+        return (f"the endpoint {self._where()} asks for an API key (HTTP {status}) and none "
+                f"was given{empty}, so only a placeholder was sent: {fix}")
 
 
 def _message(exc: Exception) -> str:

@@ -65,9 +65,28 @@ class LabelReport:
         if self.over_budget:
             lines.append(f"stopped by --max-cost-usd: {self.over_budget} feature-steps left "
                          "unlabelled; raise the budget and re-run (labels so far are cached)")
-        if self.fatal:
-            lines.append(f"stopped: {self.fatal} ({self.stopped} feature-steps not started)")
+        if self.not_produced:
+            lines.append(self.shortfall())
         return "\n".join(lines)
+
+    @property
+    def not_produced(self) -> int:
+        """Feature-steps with evidence that got no label: failed, over the budget, or not
+        started because the run stopped. (A feature-step without evidence has nothing to
+        label and is not counted.)"""
+        return len(self.failed) + self.over_budget + self.stopped
+
+    def shortfall(self) -> str:
+        """One line: how many of the labels asked for could not be produced, and why."""
+        parts = [f"{n} {why}" for n, why in ((len(self.failed), "failed"),
+                                             (self.over_budget, "over the budget"),
+                                             (self.stopped, "stopped"))
+                 if n]
+        if self.fatal:
+            parts.append(f"the run stopped: {self.fatal}")
+        wanted = self.requested - self.no_evidence
+        return (f"{self.not_produced} of {wanted} labels could not be produced: "
+                + ", ".join(parts))
 
 
 def key_for(labeler: Labeler, ev: Evidence) -> str:
@@ -81,21 +100,17 @@ def _for(res: LabelResult, ev: Evidence, *, cached: bool) -> LabelResult:
                    cost_usd=0.0 if cached else res.cost_usd)
 
 
-def run_labeler(labeler: Labeler, evidences: Sequence[Evidence], *,
-                cache: LabelCache | None = None, budget: Budget | None = None,
-                concurrency: int = 4, progress: bool = False,
-                report: LabelReport | None = None) -> LabelReport:
-    """Label every evidence: cached keys are reused, each distinct key is labelled once
-    (``concurrency`` requests in flight at most), a job starts only if its worst-case cost
-    estimate fits the budget. A LabelFatal stops new jobs and is recorded in the report."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be >= 1")
-    rep = report or LabelReport(labeler.method, labeler.model)
-    rep.requested += len(evidences)
-    budget = budget or Budget(None)
+def _group(labeler: Labeler, evidences: Sequence[Evidence]) -> dict[str, list[Evidence]]:
+    """Evidences by cache key, in first-seen order: each distinct key is labelled once."""
     groups: dict[str, list[Evidence]] = {}
     for ev in evidences:
         groups.setdefault(key_for(labeler, ev), []).append(ev)
+    return groups
+
+
+def _answer_from_cache(labeler: Labeler, groups: dict[str, list[Evidence]],
+                       cache: LabelCache | None, rep: LabelReport) -> list[str]:
+    """Record every group the cache answers; return the keys still to label, in order."""
     todo: list[str] = []
     for key, evs in groups.items():
         hit = cache.get(key) if cache is not None else None
@@ -109,40 +124,67 @@ def run_labeler(labeler: Labeler, evidences: Sequence[Evidence], *,
                                       evidence_hash=first.hash)
         rep.results.extend(_for(base, ev, cached=True) for ev in evs)
         rep.cached += len(evs)
+    return todo
 
-    def done(key: str, fut: Future[LabelResult], reserved: float) -> None:
-        evs = groups[key]
+
+@dataclass
+class _Recorder:
+    """Turns one finished labelling job into the report, the budget and the cache."""
+
+    labeler: Labeler
+    groups: dict[str, list[Evidence]]
+    cache: LabelCache | None
+    budget: Budget
+    rep: LabelReport
+
+    def record(self, key: str, fut: Future[LabelResult], reserved: float) -> None:
+        """Settle the job's reservation to what its answered requests cost (a request that
+        got no answer costs nothing) and record its label, failure or fatal stop."""
+        evs, rep = self.groups[key], self.rep
         try:
             res = fut.result()
         except LabelFatal as exc:
-            budget.settle(reserved, 0.0)
+            self._spend(reserved, exc.cost_usd)
             rep.fatal = rep.fatal or str(exc)
             rep.stopped += len(evs)
             return
         except LabelFailure as exc:
-            budget.settle(reserved, reserved)  # requests were made: assume the estimate
-            rep.spent_usd += reserved
+            self._spend(reserved, exc.cost_usd)
             rep.failed.extend((ev.feature, ev.step, str(exc)) for ev in evs)
             return
-        budget.settle(reserved, res.cost_usd)
-        rep.spent_usd += res.cost_usd
-        if cache is not None:
-            cache.put(key, res.cache_value(), method=labeler.method, model=labeler.model)
+        self._spend(reserved, res.cost_usd)
+        if self.cache is not None:
+            self.cache.put(key, res.cache_value(), method=self.labeler.method,
+                           model=self.labeler.model)
         rep.labelled += 1
         rep.results.append(_for(res, evs[0], cached=False))
         rep.results.extend(_for(res, ev, cached=True) for ev in evs[1:])
         rep.cached += len(evs) - 1
 
-    if hasattr(labeler, "label_many"):  # offline labelers: one vectorized batch, no budget
-        for key, res in zip(todo, labeler.label_many([groups[k][0] for k in todo]),
-                            strict=True):
-            fut: Future[LabelResult] = Future()
-            if isinstance(res, LabelFailure):
-                fut.set_exception(res)
-            else:
-                fut.set_result(res)
-            done(key, fut, 0.0)
-        return rep
+    def _spend(self, reserved: float, actual: float) -> None:
+        self.budget.settle(reserved, actual)
+        self.rep.spent_usd += actual
+
+
+def _label_offline(labeler: Any, todo: list[str], groups: dict[str, list[Evidence]],
+                   recorder: _Recorder) -> None:
+    """Offline labelers (``label_many``): one vectorized batch, nothing to spend."""
+    for key, res in zip(todo, labeler.label_many([groups[k][0] for k in todo]), strict=True):
+        fut: Future[LabelResult] = Future()
+        if isinstance(res, LabelFailure):
+            fut.set_exception(res)
+        else:
+            fut.set_result(res)
+        recorder.record(key, fut, 0.0)
+
+
+def _label_concurrently(labeler: Labeler, todo: list[str], groups: dict[str, list[Evidence]],
+                        budget: Budget, recorder: _Recorder, concurrency: int,
+                        progress: bool) -> list[str]:
+    """Label ``todo`` with at most ``concurrency`` jobs in flight, each started only when its
+    worst-case estimate fits the budget and the run has not stopped; returns the keys never
+    started."""
+    rep = recorder.rep
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -163,17 +205,39 @@ def run_labeler(labeler: Labeler, evidences: Sequence[Evidence], *,
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     key, cost = pending.pop(fut)
-                    done(key, fut, cost)
+                    recorder.record(key, fut, cost)
                     if bar is not None:
                         bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    left = sum(len(groups[k]) for k in queue)
+    return queue
+
+
+def run_labeler(labeler: Labeler, evidences: Sequence[Evidence], *,
+                cache: LabelCache | None = None, budget: Budget | None = None,
+                concurrency: int = 4, progress: bool = False,
+                report: LabelReport | None = None) -> LabelReport:
+    """Label every evidence: cached keys are reused, each distinct key is labelled once
+    (``concurrency`` requests in flight at most), a job starts only if its worst-case cost
+    estimate fits the budget. A LabelFatal stops new jobs and is recorded in the report."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    rep = report or LabelReport(labeler.method, labeler.model)
+    rep.requested += len(evidences)
+    budget = budget or Budget(None)
+    groups = _group(labeler, evidences)
+    todo = _answer_from_cache(labeler, groups, cache, rep)
+    recorder = _Recorder(labeler, groups, cache, budget, rep)
+    if hasattr(labeler, "label_many"):
+        _label_offline(labeler, todo, groups, recorder)
+        return rep
+    left = _label_concurrently(labeler, todo, groups, budget, recorder, concurrency, progress)
+    n_left = sum(len(groups[k]) for k in left)
     if rep.fatal is not None:
-        rep.stopped += left
+        rep.stopped += n_left
     else:
-        rep.over_budget += left
+        rep.over_budget += n_left
     return rep
 
 

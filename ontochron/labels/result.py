@@ -12,12 +12,17 @@ METHODS = ("llm", "embedding", "contrastive")
 
 class LabelFailure(OntochronError):
     """One feature could not be labelled (malformed answers, retries exhausted, no usable
-    evidence); the run records it and goes on."""
+    evidence); the run records it and goes on. ``cost_usd``: what the requests that were
+    answered before the failure cost (unanswered requests cost nothing)."""
+
+    cost_usd: float = 0.0
 
 
 class LabelFatal(OntochronError):
     """Labelling cannot go on at all (bad API key, unknown model or endpoint): the run stops
-    and reports what it had done."""
+    and reports what it had done. ``cost_usd`` as for LabelFailure."""
+
+    cost_usd: float = 0.0
 
 
 @dataclass

@@ -90,8 +90,8 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
                 feats[jj] = pf[ii]
                 cp[jj] = cs
                 new_first[jj] = first[ii]
-                cf[jj] = (np.einsum("ij,ij->i", first[ii], U[jj]) if space is None
-                          else space.first_cos(first[ii], U[jj]))
+                cf[jj] = np.clip(np.einsum("ij,ij->i", first[ii], U[jj]) if space is None
+                                 else space.first_cos(first[ii], U[jj]), -1.0, 1.0)
             new = np.nonzero(feats < 0)[0]  # dictionary index order
             feats[new] = n_lineages + np.arange(new.size)
             n_lineages += int(new.size)

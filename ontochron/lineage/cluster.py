@@ -20,13 +20,13 @@ from ontochron.lineage.build import pair_link
 
 
 def _pair_from_folders(folder_a: str, folder_b: str, step: int, layout: str, match_on: str,
-                       opts: dict[str, Any]) -> Any:
+                       opts: dict[str, Any], sae: str | None = None) -> Any:
     """pair_link of two dictionary folders, read on the worker."""
     from ontochron.ingest.dictionaries import load_dictionary
     from ontochron.lineage.build import directions
 
-    A = directions(load_dictionary(folder_a, layout), match_on)
-    B = directions(load_dictionary(folder_b, layout), match_on)
+    A = directions(load_dictionary(folder_a, layout, sae), match_on)
+    B = directions(load_dictionary(folder_b, layout, sae), match_on)
     return pair_link(A, B, step, **opts)
 
 
@@ -65,20 +65,20 @@ class _Tee:
 
 def cluster_links(cluster: Any, items: Iterable[tuple[int, np.ndarray]],
                   folders: list[tuple[int, Path]] | None, opts: dict[str, Any], *,
-                  layout: str = "auto", match_on: str = "decoder", progress: bool = False
-                  ) -> tuple[Iterator[tuple[int, np.ndarray]], Iterator[Any]]:
+                  layout: str = "auto", match_on: str = "decoder", progress: bool = False,
+                  sae: str | None = None) -> tuple[Iterator[tuple[int, np.ndarray]], Iterator[Any]]:
     """(items for build_lineage, its ``links``): the pairs computed on ``cluster``.
 
     ``folders``: (step, folder) of each checkpoint when the items are those folders'
     dictionaries (workers then read them when they can), else None. ``opts``: pair_link's
-    keyword arguments.
+    keyword arguments. ``sae``: the SAE picked inside each library tree.
     """
     n_pairs = max(0, len(folders) - 1) if folders is not None else None
     if folders is not None and cluster.files_visible(
             p for _, f in folders for p in sorted(Path(f).rglob("*")) if p.is_file()):
         args = ((os.fspath(Path(folders[i - 1][1]).absolute()),
                  os.fspath(Path(folders[i][1]).absolute()), int(folders[i][0]), layout,
-                 match_on, opts) for i in range(1, len(folders)))
+                 match_on, opts, sae) for i in range(1, len(folders)))
         return iter(items), cluster.imap(_pair_from_folders, args, desc="pair tasks",
                                          total=n_pairs, progress=progress)
     tee = _Tee(items)

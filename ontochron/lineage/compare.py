@@ -19,8 +19,8 @@ MATCH_COLUMNS = ("a", "b", "cosine", "kind")
 def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], *,
                          match_on: str = "decoder", null: str = "both", alpha: float = 0.001,
                          null_rows: int = 4096, topk: int = 8, device: str = "cpu",
-                         layout: str = "auto", scheduler: Any = None,
-                         workers: int | None = None
+                         layout: str = "auto", sae: str | None = None,
+                         scheduler: Any = None, workers: int | None = None
                          ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(rows a, b, cosine, kind; summary) for two dictionary folders of the same d_in.
     ``same``: a 1:1 match; ``split``: one A latent <-> several B latents (one row per B);
@@ -30,7 +30,7 @@ def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike
     from ontochron.distributed import open_cluster
 
     opts = {"match_on": match_on, "null": null, "alpha": alpha, "null_rows": null_rows,
-            "topk": topk, "device": device}
+            "topk": topk, "device": device, "sae": sae}
     with open_cluster(scheduler, workers) as cluster:
         if cluster is None:
             return _compare(sae_a, sae_b, layout, opts)
@@ -41,17 +41,17 @@ def compare_dictionaries(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike
             rows, summary = next(cluster.imap(_compare, [args], desc="compare"))
             summary.update(a=os.fspath(sae_a), b=os.fspath(sae_b))
             return rows, summary
-        A, B = _directions(sae_a, sae_b, layout, match_on)
+        A, B = _directions(sae_a, sae_b, layout, match_on, sae)
         return next(cluster.imap(_compare_directions, [(A, B, sae_a, sae_b, opts)],
                                  desc="compare"))
 
 
 def _directions(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], layout: str,
-                match_on: str) -> tuple[Any, Any]:
+                match_on: str, sae: str | None = None) -> tuple[Any, Any]:
     """The two dictionaries' unit directions; a d_in that differs is an InputError."""
     from ontochron.errors import InputError
 
-    da, db = load_dictionary(sae_a, layout), load_dictionary(sae_b, layout)
+    da, db = load_dictionary(sae_a, layout, sae), load_dictionary(sae_b, layout, sae)
     if da.d_in != db.d_in:
         raise InputError(f"d_in is {db.d_in}, but {da.d_in} in {sae_a}; compare needs "
                          "dictionaries of the same layer width", sae_b)
@@ -60,7 +60,7 @@ def _directions(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], la
 
 def _compare(sae_a: str | os.PathLike[str], sae_b: str | os.PathLike[str], layout: str,
              opts: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    A, B = _directions(sae_a, sae_b, layout, opts["match_on"])
+    A, B = _directions(sae_a, sae_b, layout, opts["match_on"], opts.get("sae"))
     return _compare_directions(A, B, sae_a, sae_b, opts)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ontochron.atomic import atomic_dir as _atomic_dir
 from ontochron.errors import InputError
+from ontochron.jsonfiles import json_default, read_summary
 from ontochron.lineage.result import Lineage, LineageEvent
 from ontochron.lineage.tables import read_lineage_tables
 
@@ -62,8 +63,6 @@ def atomic_dir(out_dir: str | os.PathLike[str], names: set[str],
 
 def write_json(path: Path, obj: Any) -> None:
     """Indented JSON with numpy values converted."""
-    from ontochron.outputs import json_default
-
     path.write_text(json.dumps(obj, indent=2, default=json_default) + "\n", encoding="utf-8")
 
 
@@ -98,8 +97,6 @@ def _per_step(steps: np.ndarray, col: np.ndarray, path: Path) -> np.ndarray:
 
 def read_lineage(directory: str | os.PathLike[str]) -> Lineage:
     """Read a directory written by :func:`write_lineage` (or an analysis directory) back."""
-    from ontochron.outputs import read_summary
-
     d = Path(directory)
     summary_path = d / "summary.json"
     if not summary_path.exists():

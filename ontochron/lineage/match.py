@@ -139,6 +139,12 @@ def _explains(target: np.ndarray, basis: list[np.ndarray], cand: np.ndarray,
     return float(resid @ cand / (norm * max(np.linalg.norm(cand), 1e-12))) >= threshold
 
 
+def _cos(value: float) -> float:
+    """A cosine of unit vectors in float32: rounding can put it just past 1 (1.000000238);
+    clipped to [-1, 1]."""
+    return float(min(1.0, max(-1.0, float(value))))
+
+
 @dataclass
 class Links:
     """The links between dictionaries A and B (indices into each)."""
@@ -181,18 +187,18 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
     for j in np.nonzero((match_b < 0) & (c.col_best_cos >= threshold))[0]:
         i = int(c.col_best[j])
         if match_a[i] >= 0:
-            extra_children.setdefault(i, []).append((int(j), float(c.col_best_cos[j])))
+            extra_children.setdefault(i, []).append((int(j), _cos(c.col_best_cos[j])))
     extra_parents: dict[int, list[tuple[int, float]]] = {}
     for i in np.nonzero((match_a < 0) & (c.row_best_cos >= threshold))[0]:
         j = int(c.row_best[i])
         if match_b[j] >= 0:
-            extra_parents.setdefault(j, []).append((int(i), float(c.row_best_cos[i])))
+            extra_parents.setdefault(j, []).append((int(i), _cos(c.row_best_cos[i])))
     out = Links()
     linked_a = np.zeros(n_a, bool)
     linked_b = np.zeros(n_b, bool)
     order = np.argsort(mr, kind="stable")
     for i, j in zip(mr[order].tolist(), mc[order].tolist(), strict=True):
-        cos_ij = float(A[i] @ B[j])
+        cos_ij = _cos(A[i] @ B[j])
         kids = sorted(extra_children.get(i, []), key=lambda x: -x[1])
         pars = sorted(extra_parents.get(j, []), key=lambda x: -x[1])
         if kids and pars:

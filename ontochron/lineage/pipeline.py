@@ -14,12 +14,11 @@ import scipy.sparse as sp
 
 from ontochron.errors import InputError
 from ontochron.ingest.dictionaries import (
-    Dictionary,
     dictionary_checkpoints,
     is_dictionary_run,
     iter_dictionaries,
 )
-from ontochron.ingest.extractor import Extractor
+from ontochron.ingest.extract import DictionaryExtractor
 from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.lineage.result import Lineage
 
@@ -54,8 +53,8 @@ def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "d
                null: str = "both", alpha: float = 0.001, null_rows: int = 4096,
                topk: int = 8, device: str = "cpu", layout: str = "auto",
                step_pattern: str | None = None, format: str = "auto", values: str = "auto",
-               progress: Callable[[int], None] | None = None, scheduler: Any = None,
-               workers: int | None = None) -> Lineage:
+               progress: Callable[[int], None] | None = None, sae: str | None = None,
+               scheduler: Any = None, workers: int | None = None) -> Lineage:
     """Match the dictionaries in ``source`` (one folder per checkpoint) into a Lineage; with
     ``match_on="activations"`` ``source`` is a codes file/dir (any input ``analyze`` reads, or
     a CodeStack) and features are matched by their activation patterns over the concepts.
@@ -68,9 +67,9 @@ def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "d
     from ontochron.distributed import open_cluster
     from ontochron.lineage.build import build_lineage, directions
 
-    ckpts = dictionary_checkpoints(source, step_pattern)
+    ckpts = dictionary_checkpoints(source, step_pattern, sae)
     items: Iterator[tuple[int, np.ndarray]] = (
-        (s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout))
+        (s, directions(d, match_on)) for s, d in iter_dictionaries(ckpts, layout, sae))
     opts = {"null": null, "alpha": alpha, "null_rows": null_rows, "topk": topk,
             "device": device}
     with open_cluster(scheduler, workers) as cluster:
@@ -79,30 +78,19 @@ def lineage_of(source: str | os.PathLike[str] | CodeStack, *, match_on: str = "d
             from ontochron.lineage.cluster import cluster_links
 
             items, links = cluster_links(cluster, items, ckpts, opts, layout=layout,
-                                         match_on=match_on)
+                                         match_on=match_on, sae=sae)
         lin = build_lineage(items, progress=progress, links=links, **opts)
     lin.extra["match_on"] = match_on
     return lin
 
 
-class DictionaryExtractor(Extractor):
-    """A checkpoint's own dictionary as an extractor: a latent is on for an input when its
-    activation (as the config says: ReLU, TopK, JumpReLU, gated) is > 0."""
-
-    name = "dictionary"
-
-    def __init__(self, dic: Dictionary) -> None:
-        self.dic = dic
-        self.n_features = dic.n_latents
-
-    def encode(self, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        f = self.dic.encode(np.asarray(activations, dtype=np.float32))
-        return f > 0, f
-
-
 def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
     """concept -> activations (n, d_in) from a probe_activations.npz."""
+    from ontochron.jsoninput import check_text
+    from ontochron.npzinput import check_npz_file
+
     try:
+        check_npz_file(path)
         with np.load(path, allow_pickle=False) as z:
             if "concepts" not in z.files or "activations" not in z.files:
                 raise InputError(f"needs arrays 'concepts' and 'activations' (found: "
@@ -117,6 +105,7 @@ def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
     names = [str(c) for c in concepts.tolist()]
     if len(set(names)) != len(names):
         raise InputError("key 'concepts' has duplicate names", path)
+    check_text(names, path, "concept name")
     if acts.dtype.kind != "f" or acts.ndim not in (2, 3) or acts.shape[0] != len(names) \
             or acts.shape[-1] != d_in:
         raise InputError(f"key 'activations' must be floats ({len(names)}, {d_in}) or "
@@ -126,11 +115,12 @@ def read_probes(path: Path, d_in: int) -> dict[str, np.ndarray]:
     return {c: acts[i] for i, c in enumerate(names)}
 
 
-def has_probes(source: Any) -> bool:
+def has_probes(source: Any, sae: str | None = None) -> bool:
     """True when ``source`` is a dictionary run whose every checkpoint folder holds probes."""
-    if not is_dictionary_run(source):
+    if not is_dictionary_run(source, sae):
         return False
-    return all((p / PROBE_FILENAME).is_file() for _, p in dictionary_checkpoints(source))
+    return all((p / PROBE_FILENAME).is_file() for _, p in dictionary_checkpoints(source,
+                                                                                  sae=sae))
 
 
 def _reindex(snap: Snapshot, feats: np.ndarray, n_lineages: int) -> Snapshot:
@@ -153,13 +143,14 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
     """(codes in lineage space, lineage, source path) for a directory of per-checkpoint
     dictionaries with probe activations; for any other source the usual readers and None.
     ``scheduler``: an open Cluster (or address) matching the dictionary pairs on Dask."""
+    sae = lineage_options.pop("sae", None)
     if lineage_options.get("match_on") == "activations":
         return _aligned_by_activations(source, format, step_pattern, progress, lineage_options)
     if isinstance(source, CodeStack):
         return source, None, "<memory>"
     path = Path(os.fspath(source))
-    if not has_probes(path):
-        if is_dictionary_run(path):
+    if not has_probes(path, sae):
+        if is_dictionary_run(path, sae):
             raise InputError(f"a directory of per-checkpoint dictionaries needs "
                              f"{PROBE_FILENAME} in every checkpoint folder to be analysed "
                              "(`ontochron lineage` matches dictionaries alone)", path)
@@ -170,12 +161,13 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
     # the matching code (scipy.stats, scipy.optimize: ~1 s of start-up) only when needed
     from ontochron.lineage.build import build_lineage, directions
 
-    ckpts = dictionary_checkpoints(path, step_pattern)
+    ckpts = dictionary_checkpoints(path, step_pattern, sae)
     snaps: list[Snapshot] = []
     match_on = lineage_options.pop("match_on", "decoder")
 
     def items() -> Iterator[tuple[int, np.ndarray]]:
-        for (step, dic), (_, folder) in zip(iter_dictionaries(ckpts), ckpts, strict=True):
+        loaded = iter_dictionaries(ckpts, sae=sae)
+        for (step, dic), (_, folder) in zip(loaded, ckpts, strict=True):
             probes = read_probes(folder / PROBE_FILENAME, dic.d_in)
             snaps.append(DictionaryExtractor(dic).snapshot(
                 step, probes, metadata={"checkpoint": os.fspath(folder)},
@@ -191,7 +183,7 @@ def load_aligned(source: Any, *, format: str = "auto", step_pattern: str | None 
             from ontochron.lineage.cluster import cluster_links
 
             found, links = cluster_links(cluster, found, ckpts, lineage_options,
-                                         match_on=match_on)
+                                         match_on=match_on, sae=sae)
         lin = build_lineage(found, links=links, **lineage_options)
     lin.extra["match_on"] = match_on
     aligned = [_reindex(s, f, lin.n_lineages) for s, f in zip(snaps, lin.features, strict=True)]

@@ -315,7 +315,10 @@ class Overlay:
         if len(em) >= 2 and np.unique(lay_v).size > 1 and np.unique(st_v).size > 1:
             res = kendalltau(lay_v, st_v, alternative="greater")
             tau, p = _num(res.statistic), _num(res.pvalue)
-        return LayerOrder(tuple(layers), in_order, tau, p, conc, disc, len(em))
+        # a verdict needs evidence: at least one pair of primitives in different stated layers
+        # whose stabilisation steps differ (else every pair is a tie: no order to judge)
+        verdict = in_order if conc + disc > 0 else None
+        return LayerOrder(tuple(layers), verdict, tau, p, conc, disc, len(em))
 
     def dual_emergence(self, step: int, history: list[StatusInterval]) -> list[DualEmergence]:
         iv = self.od.relations["dual"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ontochron.atomic import atomic_dir
+from ontochron.jsonfiles import json_default
 from ontochron.ontology.intervals import OPEN
-from ontochron.outputs import json_default
 from ontochron.overlay.result import OverlayResult
 
 OVERLAY_FILES = ("overlay.json", "report.txt", "primitives.csv", "primitive_concepts.csv",
@@ -65,9 +65,15 @@ def report_text(res: OverlayResult) -> str:
                      f"{_s(e.first_active_step)} / {_s(e.first_stable_step)} / "
                      f"{_s(e.chain_complete_step)}")
     lo = res.layers
-    lines += ["", f"layers stabilise in the stated order: {'yes' if lo.in_order else 'no'} "
-              f"(Kendall tau {_f(lo.kendall_tau)}, one-sided p {_f(lo.p_value)}; "
-              f"{lo.concordant} concordant, {lo.discordant} discordant pairs)"]
+    if lo.in_order is None:
+        lines += ["", "layers stabilise in the stated order: no verdict (no evidence: "
+                  f"{lo.concordant} concordant, {lo.discordant} discordant pairs; no two "
+                  "primitives of different stated layers stabilise at different steps)"]
+    else:
+        lines += ["", "layers stabilise in the stated order: "
+                  f"{'yes' if lo.in_order else 'no'} (Kendall tau {_f(lo.kendall_tau)}, "
+                  f"one-sided p {_f(lo.p_value)}; {lo.concordant} concordant, "
+                  f"{lo.discordant} discordant pairs)"]
     for ly in lo.layers:
         lines.append(f"  layer {ly.layer}: {ly.stable}/{len(ly.primitives)} stable, "
                      f"all stable at {_s(ly.complete_step)}")

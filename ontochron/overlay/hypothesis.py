@@ -4,7 +4,6 @@ dependencies and an expected dual partner (ontochron's JSON/YAML layout or repti
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -93,65 +92,85 @@ def _int(value: Any, what: str, where: str, src: str) -> int:
     return value
 
 
-def parse_hypothesis(data: Any, source: str = "", n_features: int | None = None
-                     ) -> Hypothesis:
-    """Validate a loaded hypothesis document; ``n_features`` bounds the feature indices."""
+def _entries(data: Any, src: str | None) -> list[Any]:
+    """The document's non-empty ``primitives`` (or reptimeline's ``primitivos``) list."""
     if not isinstance(data, dict):
-        raise InputError("a hypothesis must be a mapping with a 'primitives' list", source or None)
+        raise InputError("a hypothesis must be a mapping with a 'primitives' list", src)
     entries = data.get("primitives", data.get("primitivos"))
     if not isinstance(entries, list) or not entries:
-        raise InputError("needs a non-empty 'primitives' (or 'primitivos') list", source or None)
-    src = source or None
-    prims: list[Primitive] = []
-    names: dict[str, int] = {}
-    features: dict[int, str] = {}
-    for i, e in enumerate(entries):
-        where = f"primitive #{i}"
-        if not isinstance(e, dict):
-            raise InputError(f"{where} must be a mapping, got {type(e).__name__}", src)
-        name = _field(e, "name")
-        if not isinstance(name, str) or not name.strip():
-            raise InputError(f"{where}: missing or empty 'name' (or 'nombre')", src)
-        where = f"primitive {name!r}"
-        if name in names:
-            raise InputError(f"{where}: the name is used twice (entries #{names[name]} "
-                             f"and #{i})", src)
-        names[name] = i
-        feat = _field(e, "feature")
-        if feat is None:
-            raise InputError(f"{where}: missing 'feature' (or 'bit')", src)
-        feat = _int(feat, "feature", where, src)
-        if feat < 0 or (n_features is not None and feat >= n_features):
-            raise InputError(f"{where}: feature {feat} is out of range (the run has "
-                             f"{n_features} features: 0..{(n_features or 0) - 1})"
-                             if n_features is not None else
-                             f"{where}: feature {feat} must be >= 0", src)
-        if feat in features:
-            raise InputError(f"{where}: feature {feat} is already assigned to primitive "
-                             f"{features[feat]!r}", src)
-        features[feat] = name
-        layer = _field(e, "layer")
-        layer = 0 if layer is None else _int(layer, "layer", where, src)
-        deps = _field(e, "depends_on")
-        deps = [] if deps is None else deps
-        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            raise InputError(f"{where}: 'depends_on' (or 'deps') must be a list of primitive "
-                             f"names, got {deps!r}", src)
-        if len(set(deps)) != len(deps):
-            raise InputError(f"{where}: a dependency is listed twice in {deps!r}", src)
-        dual = _field(e, "dual")
-        if dual is not None and not isinstance(dual, str):
-            raise InputError(f"{where}: 'dual' must be a primitive name, got {dual!r}", src)
-        definition = _field(e, "definition")
-        definition = "" if definition is None else definition
-        if not isinstance(definition, str):
-            raise InputError(f"{where}: 'definition' (or 'def') must be text", src)
-        unknown = sorted(set(e) - _KNOWN)
-        if unknown:
-            raise InputError(f"{where}: unknown field {unknown[0]!r} (known: name, feature, "
-                             f"layer, depends_on, dual, definition, or reptimeline's nombre, "
-                             f"bit, capa, deps, dual, def)", src)
-        prims.append(Primitive(name, feat, layer, tuple(deps), dual or None, definition))
+        raise InputError("needs a non-empty 'primitives' (or 'primitivos') list", src)
+    return entries
+
+
+def _feature_of(e: dict[str, Any], where: str, n_features: int | None,
+                src: str | None) -> int:
+    """The primitive's feature index, in range when ``n_features`` is known."""
+    feat = _field(e, "feature")
+    if feat is None:
+        raise InputError(f"{where}: missing 'feature' (or 'bit')", src)
+    feat = _int(feat, "feature", where, src)
+    if feat < 0 or (n_features is not None and feat >= n_features):
+        raise InputError(f"{where}: feature {feat} is out of range (the run has "
+                         f"{n_features} features: 0..{(n_features or 0) - 1})"
+                         if n_features is not None else
+                         f"{where}: feature {feat} must be >= 0", src)
+    return feat
+
+
+def _stated_relations(e: dict[str, Any], where: str, src: str | None
+                      ) -> tuple[list[str], str | None]:
+    """The primitive's expected dependencies (names, each once) and dual (a name or None)."""
+    deps = _field(e, "depends_on")
+    deps = [] if deps is None else deps
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise InputError(f"{where}: 'depends_on' (or 'deps') must be a list of primitive "
+                         f"names, got {deps!r}", src)
+    if len(set(deps)) != len(deps):
+        raise InputError(f"{where}: a dependency is listed twice in {deps!r}", src)
+    dual = _field(e, "dual")
+    if dual is not None and not isinstance(dual, str):
+        raise InputError(f"{where}: 'dual' must be a primitive name, got {dual!r}", src)
+    return deps, dual
+
+
+def _parse_primitive(e: Any, i: int, names: dict[str, int], features: dict[int, str],
+                     n_features: int | None, src: str | None) -> Primitive:
+    """One entry as a Primitive; ``names`` / ``features`` (what earlier entries used) are
+    updated so a name or feature given twice is refused."""
+    where = f"primitive #{i}"
+    if not isinstance(e, dict):
+        raise InputError(f"{where} must be a mapping, got {type(e).__name__}", src)
+    name = _field(e, "name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{where}: missing or empty 'name' (or 'nombre')", src)
+    where = f"primitive {name!r}"
+    if name in names:
+        raise InputError(f"{where}: the name is used twice (entries #{names[name]} "
+                         f"and #{i})", src)
+    names[name] = i
+    feat = _feature_of(e, where, n_features, src)
+    if feat in features:
+        raise InputError(f"{where}: feature {feat} is already assigned to primitive "
+                         f"{features[feat]!r}", src)
+    features[feat] = name
+    layer = _field(e, "layer")
+    layer = 0 if layer is None else _int(layer, "layer", where, src)
+    deps, dual = _stated_relations(e, where, src)
+    definition = _field(e, "definition")
+    definition = "" if definition is None else definition
+    if not isinstance(definition, str):
+        raise InputError(f"{where}: 'definition' (or 'def') must be text", src)
+    unknown = sorted(set(e) - _KNOWN)
+    if unknown:
+        raise InputError(f"{where}: unknown field {unknown[0]!r} (known: name, feature, "
+                         f"layer, depends_on, dual, definition, or reptimeline's nombre, "
+                         f"bit, capa, deps, dual, def)", src)
+    return Primitive(name, feat, layer, tuple(deps), dual or None, definition)
+
+
+def _check_references(prims: list[Primitive], src: str | None) -> None:
+    """Every named dependency and dual is a primitive of the hypothesis (not itself), and
+    duals name each other."""
     by_name = {p.name: p for p in prims}
     for p in prims:
         for d in p.depends_on:
@@ -168,14 +187,31 @@ def parse_hypothesis(data: Any, source: str = "", n_features: int | None = None
             if back is not None and back != p.name:
                 raise InputError(f"primitive {p.name!r}: dual {p.dual!r} names another dual "
                                  f"({back!r})", src)
-    hyp = Hypothesis(tuple(prims), source)
+
+
+def _check_acyclic(hyp: Hypothesis, src: str | None) -> None:
+    """The expected dependencies form no cycle (the error names one)."""
     try:
         cycle = nx.find_cycle(hyp.graph)
     except nx.NetworkXNoCycle:
-        return hyp
+        return
     chain = " -> ".join([a for a, _ in cycle] + [cycle[0][0]])
     raise InputError(f"primitive {cycle[0][0]!r}: the expected dependencies form a cycle "
                      f"({chain})", src)
+
+
+def parse_hypothesis(data: Any, source: str = "", n_features: int | None = None
+                     ) -> Hypothesis:
+    """Validate a loaded hypothesis document; ``n_features`` bounds the feature indices."""
+    src = source or None
+    names: dict[str, int] = {}
+    features: dict[int, str] = {}
+    prims = [_parse_primitive(e, i, names, features, n_features, src)
+             for i, e in enumerate(_entries(data, src))]
+    _check_references(prims, src)
+    hyp = Hypothesis(tuple(prims), source)
+    _check_acyclic(hyp, src)
+    return hyp
 
 
 def load_hypothesis(path: str | os.PathLike[str], n_features: int | None = None
@@ -194,8 +230,7 @@ def load_hypothesis(path: str | os.PathLike[str], n_features: int | None = None
         except yaml.YAMLError as exc:
             raise InputError(f"not valid YAML: {exc}", p) from None
     else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc}", p) from None
+        from ontochron.jsoninput import parse_json
+
+        data = parse_json(text, p, invalid="not valid JSON")
     return parse_hypothesis(data, str(p), n_features)

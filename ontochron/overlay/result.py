@@ -40,7 +40,8 @@ class LayerOrder:
     """Whether layers stabilise in the stated order, with the rank evidence."""
 
     layers: tuple[LayerStabilisation, ...]
-    in_order: bool                     # complete_step non-decreasing over stated layers
+    in_order: bool | None              # complete_step non-decreasing over stated layers;
+    #                                    None (no verdict) with no concordant or discordant pair
     kendall_tau: float | None          # tau-b of (stated layer, first_stable_step)
     p_value: float | None              # one-sided (tau > 0) p of the Kendall test
     concordant: int                    # pairs in different layers settling in layer order

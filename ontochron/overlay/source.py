@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ontochron.csvcols import int_column, read_columns
+from ontochron.csvcols import int_column, pick_column, read_columns
 from ontochron.errors import InputError
 from ontochron.graph.cypher import load_cypher
 from ontochron.ontology.intervals import OPEN
@@ -100,13 +100,18 @@ def load_analysis_overlay(path: str | os.PathLike[str]) -> OverlayData:
     rc = read_columns(rp)
     nr = len(next(iter(rc.values()), []))
     kinds = np.array(rc.get("kind", [""] * nr), dtype=object)
+    # endpoints and intervals from the file's own rows (aligned with its statistics columns;
+    # PlotData keeps its rows in its own order)
+    vf = int_column(pick_column(rc, ("valid_from", "from"), rp), nr, rp)
+    vt = int_column(pick_column(rc, ("valid_to", "to"), rp), nr, rp)
     rel = {}
     for kind, cols in STAT_COLUMNS.items():
         m = kinds == kind
         sel = np.flatnonzero(m)
+        a, b = (int_column([rc.get(k, [""] * nr)[i] for i in sel.tolist()], sel.size, rp,
+                           blank=-1) for k in ("a", "b"))
         rel[kind] = Intervals(
-            data.relations["a"][m], data.relations["b"][m], data.relations["valid_from"][m],
-            data.relations["valid_to"][m],
+            a, b, vf[m], vt[m],
             {c: _floats(rc.get(c), nr)[sel] if c in rc else np.full(sel.size, np.nan)
              for c in cols})
     fp = d / "features.csv"

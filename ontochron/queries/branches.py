@@ -18,10 +18,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ontochron.errors import InputError
+from ontochron.queries.results import QueryResult, plain
 
 if TYPE_CHECKING:
     from ontochron.graph.store import GraphStore
-    from ontochron.queries.library import QueryResult
 
 # Strings, comments and `quoted` names are masked (same length) before looking for keywords.
 _MASK = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`]|``)*`|//[^\n]*|/\*.*?\*/""",
@@ -129,8 +129,6 @@ def split_branches(text: str, column: str, path: str = "") -> tuple[Branch, ...]
 def _unpack(branch: Branch, packed: Any) -> list[tuple[Any, ...]]:
     """The rows of one branch from its collected list (or count when all columns are
     constants)."""
-    from ontochron.queries.library import plain
-
     width = len(branch.columns)
     if isinstance(packed, int):
         return [tuple(dict(branch.constants).get(i) for i in range(width))] * packed
@@ -151,8 +149,6 @@ def run_split(store: GraphStore, text: str, split: tuple[str, str],
               params: dict[str, Any]) -> QueryResult:
     """Run ``text`` (a ``@split COLUMN IN $PARAM`` query) branch by branch in one read
     transaction, only the branches $PARAM selects (all when it is null)."""
-    from ontochron.queries.library import QueryResult
-
     column, param = split
     branches = split_branches(text, column)
     wanted = params.get(param)

@@ -143,14 +143,17 @@ def _seed(store: GraphStore, run_id: str, around: str | int) -> str:
 def fetch_subgraph(store: GraphStore, run_id: str, *, at: int | None = None,
                    start: int | None = None, end: int | None = None,
                    around: str | int | None = None, hops: int = 1,
-                   kinds: str | Iterable[str] | None = None) -> nx.MultiDiGraph:
+                   kinds: str | Iterable[str] | None = None,
+                   keep_isolated: bool = False) -> nx.MultiDiGraph:
     """The subgraph of run ``run_id`` as a MultiDiGraph: nodes ``Concept:<name>`` /
     ``Feature:<i>`` / ``Triad:...`` with a ``labels`` and ``caption`` attribute plus their
     properties, one edge per validity interval keyed ``TYPE:src->dst@valid_from``.
 
     ``at`` keeps what holds at that step, ``start``/``end`` what overlaps the window;
     ``around`` (a feature index or concept name; ``feature:N`` / ``concept:NAME`` to be
-    explicit) keeps only what lies within ``hops`` relationships of it.
+    explicit) keeps only what lies within ``hops`` relationships of it. With ``kinds`` given,
+    concepts left without any relationship of those kinds are dropped (``--kinds dual`` is
+    about features) unless ``keep_isolated``; the ``around`` seed always stays.
     """
     win = Window.of(at, start, end)
     kind_list = parse_kinds(kinds)
@@ -158,6 +161,7 @@ def fetch_subgraph(store: GraphStore, run_id: str, *, at: int | None = None,
     if hops < 0:
         raise InputError("--hops must be >= 0")
     b = _Builder(run_id)
+    seed_node = None
     q = "queries/cypher/internal/"
     last = {r["run_id"]: r["last_step"] for r in store.run(load_cypher(q + "runs_list"))}
     if last.get(run_id) is not None:
@@ -172,6 +176,7 @@ def fetch_subgraph(store: GraphStore, run_id: str, *, at: int | None = None,
             b.edge(row)
     else:
         seen = {_seed(store, run_id, around)}
+        seed_node = next(iter(seen))
         frontier = set(seen)
         for _ in range(hops):  # one indexed expansion query per hop
             if not frontier:
@@ -192,6 +197,11 @@ def fetch_subgraph(store: GraphStore, run_id: str, *, at: int | None = None,
         for row in store.run(load_cypher(q + "export_nodes_by_key"), run_id=run_id,
                              concepts=concepts, features=features):
             b.node(row["label"], row["key"], row["props"])
+    if kinds is not None and not keep_isolated:
+        keep = {seed_node} if around is not None else set()
+        b.g.remove_nodes_from([n for n, d in b.g.nodes(data=True)
+                               if d.get("labels") == "Concept" and b.g.degree(n) == 0
+                               and n not in keep])
     if "triad" in kind_list:
         _add_triads(store, b, run_id, win)
     return b.g

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from matplotlib.patches import Patch
 
-from ontochron.viz.common import DEFAULT_TOP, check_top, empty_note
+from ontochron.viz.common import DEFAULT_TOP, check_top, empty_figure_note, empty_note
 from ontochron.viz.data import PlotData
 
 TITLE = "Causal effect of features"
@@ -42,6 +42,14 @@ def grid(data: PlotData, top: int = DEFAULT_TOP) -> dict[str, Any]:
     keep = np.sort(np.lexsort((feats, -score))[:top])
     return {"features": feats[keep], "steps": steps, "effect": eff[keep], "causal": cau[keep],
             "lo": lo[keep], "hi": hi[keep], "n_tested": int(feats.size)}
+
+
+def empty_reason(data: PlotData) -> str | None:
+    """Why there is nothing to draw (None when there is)."""
+    if any(r.get("feature") is not None and r.get("step") is not None for r in data.causal):
+        return None
+    return ("No causal tests in this run: `ontochron verify ... --run NAME` (or `--summary "
+            "summary.json`) adds them.")
 
 
 def title(g: dict[str, Any]) -> str:
@@ -90,7 +98,7 @@ def png(data: PlotData, top: int = DEFAULT_TOP) -> Any:
         return fig
     fig, ax = plt.subplots(figsize=(max(5, 0.5 * g["steps"].size + 3), max(2.5, 0.25 * nf + 1.3)))
     if nf == 0:
-        empty_note(ax, "no causal tests (run `ontochron verify`)")
+        empty_note(ax, empty_reason(data) or "no causal tests")
     else:
         lim = np.nanmax(np.abs(g["effect"])) if np.isfinite(g["effect"]).any() else 1.0
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#e9e9ee")  # untested cells grey
@@ -109,6 +117,10 @@ def png(data: PlotData, top: int = DEFAULT_TOP) -> Any:
 def figure(data: PlotData, top: int = DEFAULT_TOP) -> go.Figure:
     """Plotly heatmap; causal cells are labelled with a star."""
     g = grid(data, top)
+    if not g["features"].size:
+        fig = go.Figure()
+        fig.update_layout(title=title(g), height=300, template="plotly_white")
+        return empty_figure_note(fig, empty_reason(data) or "no causal tests")
     if g["steps"].size == 1 and g["features"].size:
         e, c = g["effect"][:, 0], g["causal"][:, 0]
         order = np.argsort(-np.nan_to_num(e, nan=-np.inf), kind="stable")

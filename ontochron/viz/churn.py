@@ -8,7 +8,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import plotly.graph_objects as go
 
-from ontochron.viz.common import DEFAULT_TOP, check_top, churn_matrix, empty_note
+from ontochron.viz.common import (
+    DEFAULT_TOP,
+    check_top,
+    churn_matrix,
+    empty_figure_note,
+    empty_note,
+)
 from ontochron.viz.data import PlotData
 
 TITLE = "Churn per feature"
@@ -30,12 +36,18 @@ def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
             "features reorganise at once) and rows that never settle (unstable features).")
 
 
+def empty_reason(data: PlotData) -> str | None:
+    """Why there is nothing to draw (None when there is)."""
+    return None if matrix(data, DEFAULT_TOP)[0].size else (
+        "No churn: no concept switched a feature on or off between checkpoints.")
+
+
 def png(data: PlotData, top: int = DEFAULT_TOP) -> Any:
     """Matplotlib heatmap, features as rows."""
     feats, m = matrix(data, top)
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.2 * feats.size + 1.3)))
     if feats.size == 0:
-        empty_note(ax, "no churn")
+        empty_note(ax, empty_reason(data) or "no churn")
     else:
         im = ax.imshow(m, aspect="auto", cmap="magma_r", interpolation="nearest")
         ax.set_yticks(range(feats.size), [f"f{f}" for f in feats], fontsize=7)
@@ -56,4 +68,4 @@ def figure(data: PlotData, top: int = DEFAULT_TOP) -> go.Figure:
     fig.update_layout(title=f"{TITLE} (top {feats.size} features)", xaxis_title="training step",
                       xaxis_type="category", height=max(300, 18 * feats.size + 140),
                       template="plotly_white")
-    return fig
+    return empty_figure_note(fig, empty_reason(data) or "") if not feats.size else fig

@@ -110,11 +110,34 @@ def save_html(fig: Any, path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def distinct_colors(n: int, base: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """``n`` distinct colours (hex): ``base`` when it has enough, else evenly spaced hues of
+    the turbo map, interleaved so neighbours differ strongly; never a repeat."""
+    if n <= len(base):
+        return list(base[:max(n, 0)])
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["turbo"]
+    half = (n + 1) // 2
+    order = [i // 2 + (half if i % 2 else 0) for i in range(n)]
+    return [to_hex(cmap(0.05 + 0.9 * k / max(n - 1, 1))) for k in order]
+
+
 def empty_note(ax: Any, text: str) -> None:
     """Mark an axis as having nothing to show."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def empty_figure_note(fig: Any, text: str) -> Any:
+    """Say on a plotly figure why it has nothing to show (instead of blank axes)."""
+    fig.update_layout(annotations=[{"text": text, "showarrow": False, "xref": "paper",
+                                    "yref": "paper", "x": 0.5, "y": 0.5,
+                                    "font": {"color": "#666"}}],
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
 
 
 def concept_label(data: PlotData, i: int) -> str:

@@ -48,6 +48,15 @@ class PlotData:
     lineage: LineageData | None = None
     feature_labels: dict[int, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # One row order whatever the source (files keep the writer's order, a graph store
+        # none): the pictures, which break ties by row order, are then the same from both.
+        self.activations = _sorted(self.activations, ("feature", "concept", "valid_from",
+                                                      "valid_to"))
+        self.relations = _sorted(self.relations, ("kind", "a", "b", "c", "valid_from",
+                                                  "valid_to"))
+        self.events = _sorted(self.events, ("step", "kind", "concept", "feature", "detail"))
+
     @property
     def end_step(self) -> int:
         """A step just past the last checkpoint, used to draw OPEN intervals."""
@@ -61,6 +70,17 @@ class PlotData:
         """``valid_to`` with OPEN replaced by :attr:`end_step`."""
         v = np.asarray(valid_to, dtype=np.int64)
         return np.where(v == OPEN, self.end_step, v)
+
+
+def _sorted(table: Table, keys: tuple[str, ...]) -> Table:
+    """``table`` with rows sorted by ``keys`` (first key most significant; O(n log n))."""
+    have = [k for k in keys if k in table]
+    n = len(next(iter(table.values()), [])) if table else 0
+    if n < 2 or not have:
+        return table
+    cols = [np.asarray(table[k]) for k in reversed(have)]
+    order = np.lexsort([c.astype(str) if c.dtype == object else c for c in cols])
+    return {k: np.asarray(v)[order] for k, v in table.items()}
 
 
 def from_ontology(ont: Ontology, causal: list[dict[str, Any]] | None = None,
@@ -108,7 +128,7 @@ def read_lineage_files(path: str | os.PathLike[str],
     if not (d / "lineage.csv").exists():
         return None
     if summary is None:
-        from ontochron.outputs import read_summary
+        from ontochron.jsonfiles import read_summary
 
         whole = read_summary(d / "summary.json")
         summary = whole.get("lineage", whole if "counts" in whole else {})
@@ -120,7 +140,7 @@ def load_analysis(path: str | os.PathLike[str]) -> PlotData:
     d = Path(path)
     if not d.is_dir():
         raise InputError("not an analysis directory", d)
-    from ontochron.outputs import read_summary
+    from ontochron.jsonfiles import read_summary
 
     summary = read_summary(d / "summary.json")
     concepts: list[str] = [str(c) for c in summary.get("concepts", [])]

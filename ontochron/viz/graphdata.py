@@ -10,6 +10,7 @@ import numpy as np
 from ontochron.graph.cypher import load_cypher
 from ontochron.ontology.intervals import OPEN
 from ontochron.viz.data import PlotData
+from ontochron.viz.graphlineage import load_lineage
 
 # Read statements: fixed text in ontochron/viz/cypher/*.cypher, every value a parameter.
 _RUN = "viz/cypher/plot_run"
@@ -28,16 +29,35 @@ def _ints(rows: list[dict[str, Any]], key: str, blank: int) -> np.ndarray:
     return np.array([blank if r[key] is None else int(r[key]) for r in rows], dtype=np.int64)
 
 
+def _detail(value: Any) -> str:
+    """An event's detail as an analysis directory's events.csv holds it: a phase transition's
+    {metric, delta, direction, z} and a connection event's {b, shared} as JSON (key order of
+    ontology.phases / ontology.connections), else the text."""
+    if isinstance(value, dict) and "metric" in value:
+        return json.dumps({k: value.get(k) for k in ("metric", "delta", "direction", "z")})
+    if isinstance(value, dict):   # a connection event: partner concept, shared features
+        return f'{{"b": {json.dumps(value.get("b"))}, "shared": {json.dumps(value.get("shared"))}}}'
+    return str(value or "")
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        got = json.loads(text) if isinstance(text, str) else {}
+    except json.JSONDecodeError:
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
 def load_run(store: Any, run_id: str) -> PlotData | None:
     """Read one stored run into :class:`PlotData`; None when the run does not exist."""
     head = store.run(load_cypher(_RUN), run_id=run_id)
     if not head:
         return None
     h = head[0]
-    try:
-        summary = json.loads(h.get("summary") or "{}")
-    except json.JSONDecodeError:
-        summary = {}
+    summary = _json(h.get("summary"))
+    config = _json(h.get("config"))
+    if config and not isinstance(summary.get("thresholds"), dict):
+        summary["thresholds"] = config   # what an analysis directory's summary.json holds
     ks = sorted((r["p"] for r in store.run(load_cypher(_CHECKPOINTS), run_id=run_id)),
                 key=lambda p: p["step"])
     steps = np.array([int(p["step"]) for p in ks] or list(h.get("steps") or []), dtype=np.int64)
@@ -68,7 +88,7 @@ def load_run(store: Any, run_id: str) -> PlotData | None:
             ev["step"].append(int(r["step"]))
             ev["concept"].append(cindex.get(r["concept"], -1))
             ev["feature"].append(-1 if r["feature"] is None else int(r["feature"]))
-            ev["detail"].append(str(r["detail"] or ""))
+            ev["detail"].append(_detail(r["detail"]))
     events = {"kind": np.array(ev["kind"], dtype=object),
               "step": np.array(ev["step"], dtype=np.int64),
               "concept": np.array(ev["concept"], dtype=np.int64),
@@ -79,6 +99,10 @@ def load_run(store: Any, run_id: str) -> PlotData | None:
                    "valid_to": act["valid_to"]}
     labels = {int(r["index"]): str(r["label"])
               for r in store.run(load_cypher(_LABELS), run_id=run_id) if r["index"] is not None}
+    lineage = load_lineage(store, run_id, np.asarray(h.get("steps") or steps, dtype=np.int64),
+                           h.get("lineage"))
+    if lineage is not None:
+        summary.setdefault("lineage", lineage.summary)
     return PlotData(steps, concepts, int(h.get("n_features") or 0), activations, events, rel,
                     curves, summary, causal, name=str(h.get("name") or run_id),
-                    feature_labels=labels)
+                    lineage=lineage, feature_labels=labels)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ontochron.ontology.intervals import holds_at
-from ontochron.viz.common import DEFAULT_TOP, empty_note
+from ontochron.viz.common import DEFAULT_TOP, empty_figure_note, empty_note
 from ontochron.viz.data import PlotData
 
 TITLE = "Hierarchy layers"
@@ -65,12 +65,28 @@ def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
             "when deeper layers appear: the code gaining compositional structure.")
 
 
+def empty_reason(data: PlotData) -> str | None:
+    """Why there is nothing to draw (None when there is)."""
+    L = layers(data)
+    if L.size and L.sum():
+        return None
+    t = data.summary.get("thresholds") if isinstance(data.summary.get("thresholds"), dict) \
+        else {}
+    if t.get("structure") is False or t.get("mode") == "reptimeline":
+        return "No hierarchy: the structure detectors were not run for this run."
+    sc = t.get("structure_config") if isinstance(t.get("structure_config"), dict) else {}
+    how = (f" (dependency confidence ≥ {sc['dep_confidence']}, support ≥ "
+           f"{sc.get('min_support', '?')} concepts)" if "dep_confidence" in sc else "")
+    return ("No hierarchy: no PARENT_OF relation at any checkpoint, i.e. no feature's concepts "
+            f"were a significant subset of another's{how}.")
+
+
 def png(data: PlotData, top: int = DEFAULT_TOP, **_: Any) -> Any:
     """Matplotlib stacked area of features per layer."""
     L = layers(data)
     fig, ax = plt.subplots(figsize=(10, 3.6))
     if L.size == 0 or L.sum() == 0:
-        empty_note(ax, "no hierarchy relations")
+        empty_note(ax, empty_reason(data) or "no hierarchy relations")
     else:
         ax.stackplot(data.steps, L.T, labels=[f"layer {i}" for i in range(L.shape[1])],
                      alpha=0.85)
@@ -90,4 +106,5 @@ def figure(data: PlotData, top: int = DEFAULT_TOP, **_: Any) -> go.Figure:
                                  mode="lines"))
     fig.update_layout(title=f"{TITLE} ({L.shape[1]} layers)", xaxis_title="training step",
                       yaxis_title="features", height=380, template="plotly_white")
-    return fig
+    reason = empty_reason(data)
+    return empty_figure_note(fig, reason) if reason else fig

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ontochron.viz.common import DEFAULT_TOP, check_top, empty_note
+from ontochron.viz.common import DEFAULT_TOP, check_top, distinct_colors, empty_note
 from ontochron.viz.data import LineageData, PlotData
 
 TITLE = "Lineage flow"
@@ -62,6 +62,11 @@ def layout(lin: LineageData, top: int = DEFAULT_TOP) -> dict[str, Any]:
     kinds = np.asarray(ev["kind"], dtype=object)
     link = np.isin(kinds.astype(str), ("split", "merge")) & (ev["source"] >= 0) \
         & (ev["target"] >= 0) & (ev["source"] < n) & (ev["target"] < n)
+    # links in (step, kind, source, target) order: the picture does not depend on row order
+    lk = np.flatnonzero(link)
+    lk = lk[np.lexsort((ev["target"][lk], ev["source"][lk], kinds[lk].astype(str),
+                        ev["step"][lk]))]
+    link = lk
     src, dst = ev["source"][link], ev["target"][link]
     g = coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
     n_fam, fam = connected_components(g, directed=False) if n else (0, np.zeros(0, int))
@@ -157,8 +162,11 @@ def _segments(lay: dict[str, Any], steps: np.ndarray, color: str,
         code = {nm: i for i, nm in enumerate(names)}
         val = np.array([code.get(labels.get(int(lay["lanes"][i]), ""), -1) for i in li],
                        dtype=float)
-    else:
-        val = lay["family"][lay["lanes"][li]].astype(float)
+    else:   # families numbered by first appearance among the shown lanes
+        fam = lay["family"][lay["lanes"][li]]
+        _, first_at, code = np.unique(fam, return_index=True, return_inverse=True)
+        val = np.argsort(np.argsort(first_at))[code].astype(float) if fam.size else \
+            np.zeros(0)
     return np.stack([steps[ti], li, steps[ti + 1]], axis=1).astype(float), val, li
 
 
@@ -198,8 +206,17 @@ def _markers(lin: LineageData, lay: dict[str, Any]) -> dict[str, np.ndarray]:
             st = steps[np.maximum(ti, 0)]
         lane = lay["lane_of"][ids]
         keep &= lane >= 0
-        out[kind] = np.stack([st[keep], lane[keep]], axis=1) if keep.any() else np.zeros((0, 2))
+        pts = np.stack([st[keep], lane[keep]], axis=1) if keep.any() else np.zeros((0, 2))
+        out[kind] = pts[np.lexsort((pts[:, 1], pts[:, 0]))]   # independent of row order
     return out
+
+
+def _category_colors(val: np.ndarray) -> list[str]:
+    """Distinct colours for category codes 0..max(val) (label / family colouring)."""
+    import plotly.colors as pc
+
+    n = int(val.max()) + 1 if val.size and val.max() >= 0 else 0
+    return distinct_colors(n, list(pc.qualitative.T10))
 
 
 def _drift_range(lay: dict[str, Any]) -> tuple[float, float]:
@@ -232,9 +249,8 @@ def png(data: PlotData, top: int = DEFAULT_TOP, color: str = "drift", **_: Any) 
         ax.add_collection(lc)
         fig.colorbar(lc, ax=ax, label="cosine to first direction", pad=0.01, fraction=0.03)
     else:
-        cmap = plt.get_cmap("tab10")
-        cols = np.where((val >= 0)[:, None], cmap(np.maximum(val, 0).astype(int) % 10),
-                        (0.75, 0.75, 0.75, 1.0))
+        palette = _category_colors(val)
+        cols = [palette[int(v)] if v >= 0 else "#bfbfbf" for v in val]
         ax.add_collection(LineCollection(lines, colors=cols, linewidths=3.2, capstyle="round"))
     single = lay["present"][lay["lanes"]].sum(1) == 1  # lanes alive at one checkpoint only
     if single.any():
@@ -302,9 +318,10 @@ def figure(data: PlotData, top: int = DEFAULT_TOP, color: str = "drift", **_: An
         b = np.clip(((np.nan_to_num(val, nan=vmax) - vmin) / max(vmax - vmin, 1e-9)
                      * (nb - 1)).round().astype(int), 0, nb - 1)
         palette = pc.sample_colorscale(_CMAP.capitalize(), [i / (nb - 1) for i in range(nb)])
-    else:
-        b = np.where(val >= 0, val.astype(int) % 10, 10)
-        palette = list(pc.qualitative.T10) + ["#bbbbbb"]
+    else:   # one colour per category (never repeated), grey for none
+        palette = _category_colors(val)
+        b = np.where(val >= 0, val, len(palette)).astype(int)
+        palette = palette + ["#bbbbbb"]
     for k in np.unique(b):
         m = b == k
         xs, ys = _nan_sep([np.array([[x0, y], [x1, y]]) for x0, y, x1 in seg[m]])

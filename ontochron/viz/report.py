@@ -30,6 +30,7 @@ from ontochron.viz.common import (
     write_plotly_js,
 )
 from ontochron.viz.data import PlotData
+from ontochron.viz.methods import connection_test, phase_rule
 
 MAX_EVENTS = 50
 MAX_NODES = 60
@@ -234,13 +235,13 @@ _ROWS = [
     ("deaths", ("deaths",), "deaths", "pairs whose last ACTIVATES interval ends before the last "
      "checkpoint"),
     ("connections", ("connections", "connection_intervals"), "connections",
-     "CONNECTED intervals: concept pairs sharing significantly many features (BH-corrected "
-     "hypergeometric test), one per maximal run of checkpoints"),
+     "CONNECTED intervals: concept pairs sharing significantly many features ({connection_test}), "
+     "one per maximal run of checkpoints"),
     ("connections at the last step", ("connections_last",), "connections",
      "concept pairs connected at the last checkpoint"),
     ("phase transitions", ("phase_transitions",), "phase-transitions",
      "one per (curve, step): a jump between consecutive checkpoints far outside the curve's "
-     "usual change (robust z above the threshold)"),
+     "usual change ({phase_rule})"),
     ("hierarchy edges", ("hierarchy_edges", "structure_hierarchy_last"), "hierarchy",
      "PARENT_OF edges between features at the last checkpoint"),
     ("hierarchy layers", ("structure_layers",), "hierarchy", "depth of the PARENT_OF tree"),
@@ -271,6 +272,7 @@ def summary_rows(data: PlotData) -> list[tuple[str, str, str, str]]:
     if steps.size:
         out.append(("training steps", f"{int(steps[0]):,} … {int(steps[-1]):,}", "checkpoints",
                     "first and last checkpoint (training step)"))
+    methods = {"connection_test": connection_test(s), "phase_rule": phase_rule(s)}
     fallback = {"n_steps": steps.size, "n_concepts": len(data.concepts),
                 "n_features": data.n_features}
     for label, keys, anchor, text in _ROWS:
@@ -280,7 +282,7 @@ def summary_rows(data: PlotData) -> list[tuple[str, str, str, str]]:
         if value is None:
             continue
         out.append((label, f"{value:,}" if isinstance(value, int) else f"{value:.4g}", anchor,
-                    text))
+                    text.format(**methods)))
     c = s.get("causal") if isinstance(s.get("causal"), dict) else {}
     if c.get("n_tested") is not None or data.causal:
         n_t = c.get("n_tested", len(data.causal))
@@ -308,10 +310,10 @@ _DEFINITIONS = {
               "Death: the pair's last active interval ends before the last checkpoint.",
     "deaths": "See births.",
     "connections": "Two concepts are connected over an interval when they share significantly "
-                   "many features (hypergeometric test, Benjamini-Hochberg at alpha).",
+                   "many features; this run: {connection_test}.",
     "phase-transitions": "A phase transition is one (curve, step) whose jump from the previous "
-                         "checkpoint has a robust z-score above the threshold; the phase plot's "
-                         "count uses the same definition.",
+                         "checkpoint is far outside the curve's usual change; this run: "
+                         "{phase_rule}. The phase plot's count uses the same definition.",
     "hierarchy": "PARENT_OF: a tree over features built from their dependencies "
                  "(docs/structure.md); its layer is the depth from a root.",
     "structure": "Dependencies, duals and triads between features: docs/structure.md.",
@@ -335,9 +337,12 @@ def _summary_table(data: PlotData, anchors: tuple[str, ...] | None = None) -> st
     return '<table class="summary">' + "".join(rows) + "</table>"
 
 
-def _definitions() -> str:
+def _definitions(data: PlotData) -> str:
+    methods = {"connection_test": connection_test(data.summary),
+               "phase_rule": phase_rule(data.summary)}
     items = "".join(f'<dt id="def-{k}">{html.escape(k.replace("-", " "))}</dt>'
-                    f"<dd>{html.escape(v)}</dd>" for k, v in _DEFINITIONS.items())
+                    f"<dd>{html.escape(v.format(**methods))}</dd>"
+                    for k, v in _DEFINITIONS.items())
     return (f'<section id="definitions"><h2>Definitions</h2><dl>{items}</dl>'
             f"<p>Full definitions: {_DOC} and docs/structure.md of ontochron.</p></section>")
 
@@ -401,6 +406,11 @@ def _figure(data: PlotData, name: str, number: int, top: int, prefix: str = "") 
     import plotly.io as pio
 
     mod = PLOTS[name]
+    reason = getattr(mod, "empty_reason", lambda _d: None)(data)
+    if reason:   # nothing to draw: say why instead of an empty chart
+        return (f'<section id="plot-{prefix}{name}" class="fig empty"><h3>Figure {number}. '
+                f"{html.escape(mod.TITLE)}</h3><p class=empty-reason>{html.escape(reason)}</p>"
+                "</section>")
     fig = mod.figure(data, top)
     title = fig.layout.title.text or name
     fig.update_layout(title=None, margin={"t": 30})
@@ -478,7 +488,7 @@ def build_report(data: PlotData, top: int = DEFAULT_TOP, events: int = MAX_EVENT
             + "".join(figs[:2]) + lineage_note + "".join(figs[2:]) + "".join(extra)
             + graph
             + f'<section id="events"><h2>Top events</h2>{_events_table(data, events)}</section>'
-            + _definitions()
+            + _definitions(data)
             + f"<script>{_GRAPH_JS}</script></main></body></html>")
 
 

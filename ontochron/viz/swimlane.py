@@ -18,7 +18,13 @@ from matplotlib.patches import Patch
 
 from ontochron.errors import InputError
 from ontochron.ontology.intervals import OPEN, holds_at
-from ontochron.viz.common import DEFAULT_TOP, check_top, concept_label, empty_note
+from ontochron.viz.common import (
+    DEFAULT_TOP,
+    check_top,
+    concept_label,
+    distinct_colors,
+    empty_note,
+)
 from ontochron.viz.data import PlotData
 
 TITLE = "Concept × feature activity"
@@ -91,7 +97,8 @@ def lanes(data: PlotData, top: int = DEFAULT_TOP, concepts: list[str] | None = N
     f = np.asarray(a["feature"], dtype=np.int64)[sel]
     vf = np.asarray(a["valid_from"], dtype=np.int64)[sel]
     vt_raw = np.asarray(a["valid_to"], dtype=np.int64)[sel]
-    end = data.closed_to(vt_raw)
+    # open intervals (still on at the last checkpoint) run to the end of the axis
+    end = np.where(vt_raw == OPEN, axis_end(data), vt_raw.astype(float))
     first = int(data.steps[0]) if data.steps.size else 0
     width = max(data.n_features, int(f.max()) + 1 if f.size else 1)
     key = c * width + f
@@ -155,8 +162,25 @@ def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
             "concepts all switch at the same step (a reorganisation) and for pairs that flicker.")
 
 
-def _color(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
+def colors(n: int) -> list[str]:
+    """``n`` distinct colours for the feature groups (:func:`common.distinct_colors`)."""
+    return distinct_colors(n, PALETTE)
+
+
+def axis_end(data: PlotData) -> float:
+    """Where the step axis ends: just past the last checkpoint (a pad of 1% of the span), so
+    intervals still open there reach the edge without an empty extra step."""
+    if data.steps.size == 0:
+        return 1.0
+    span = float(data.steps[-1] - data.steps[0])
+    return float(data.steps[-1]) + (0.01 * span if span > 0 else 0.5)
+
+
+def axis_start(data: PlotData) -> float:
+    """Where the step axis starts (the same pad before the first checkpoint)."""
+    if data.steps.size == 0:
+        return 0.0
+    return float(data.steps[0]) - (axis_end(data) - float(data.steps[-1]))
 
 
 def png(data: PlotData, top: int = DEFAULT_TOP, **sel: Any) -> Any:
@@ -171,23 +195,23 @@ def png(data: PlotData, top: int = DEFAULT_TOP, **sel: Any) -> Any:
         ax.set_title(TITLE)
         return fig
     gi = {g["feature"]: i for i, g in enumerate(d["groups"])}
-    colors = [_color(gi[int(x)]) for x in d["feature"]]
-    ax.barh(d["y"], d["end"] - d["start"], left=d["start"], height=0.72, color=colors,
-            edgecolor="none")
+    palette = colors(len(d["groups"]))
+    ax.barh(d["y"], d["end"] - d["start"], left=d["start"], height=0.72,
+            color=[palette[gi[int(x)]] for x in d["feature"]], edgecolor="none")
     on = d["start"] > d["first"]
     ax.scatter(d["start"][on], d["y"][on], marker=">", s=14, color="#1a7f37", zorder=3)
     off = ~d["open"]
     ax.scatter(d["end"][off], d["y"][off], marker="<", s=14, color="#b42318", zorder=3)
     ax.set_yticks(d["lane_y"], d["labels"], fontsize=6.5)
     for g in d["groups"]:
-        ax.axhspan(g["y0"] - 0.5, g["y1"] + 0.5, color=_color(gi[g["feature"]]), alpha=0.06,
+        ax.axhspan(g["y0"] - 0.5, g["y1"] + 0.5, color=palette[gi[g["feature"]]], alpha=0.06,
                    lw=0)
         ax.text(1.005, (g["y0"] + g["y1"]) / 2, f"{feature_name(data, g['feature'])}\n"
                 f"layer {g['layer']} · {g['switches']} switches", transform=ax.get_yaxis_transform(),
-                fontsize=6.5, va="center", color=_color(gi[g["feature"]]), fontweight="bold")
+                fontsize=6.5, va="center", color=palette[gi[g["feature"]]], fontweight="bold")
     ax.set_ylim(height - 0.4, -0.6)
     ax.set_xlabel("training step")
-    ax.set_xlim(data.steps.min() if data.steps.size else 0, data.end_step)
+    ax.set_xlim(axis_start(data), axis_end(data))
     ax.grid(axis="x", alpha=0.25)
     handles = [Patch(color="0.55", label="active interval (colour = feature)"),
                Line2D([], [], marker=">", ls="", color="#1a7f37", label="switch on"),
@@ -203,6 +227,7 @@ def figure(data: PlotData, top: int = DEFAULT_TOP, **sel: Any) -> go.Figure:
     d = lanes(data, top, **sel)
     fig = go.Figure()
     gi = {g["feature"]: i for i, g in enumerate(d["groups"])}
+    palette = colors(len(d["groups"]))
     labels = d["labels"]
     for g in d["groups"]:
         m = d["feature"] == g["feature"]
@@ -211,13 +236,16 @@ def figure(data: PlotData, top: int = DEFAULT_TOP, **sel: Any) -> go.Figure:
         lane = d["lane"][m]
         fig.add_trace(go.Bar(
             x=d["end"][m] - d["start"][m], base=d["start"][m], y=d["y"][m], orientation="h",
-            width=0.72, marker={"color": _color(gi[g["feature"]])},
+            width=0.72, marker={"color": palette[gi[g["feature"]]]},
             name=f"{feature_name(data, g['feature'])} (layer {g['layer']}, "
                  f"{g['switches']} switches)",
-            customdata=np.stack([d["start"][m], d["end"][m],
+            customdata=np.stack([d["start"][m].astype(np.int64).astype(object),
+                                 np.where(d["open"][m], "…) (on at the last checkpoint",
+                                          d["end"][m].astype(np.int64).astype(str) + ")"),
                                  np.array(labels, dtype=object)[lane]], axis=1),
             hovertemplate=f"{feature_name(data, g['feature'])} · %{{customdata[2]}}<br>"
-                          "active in steps [%{customdata[0]}, %{customdata[1]})<extra></extra>"))
+                          "active in steps [%{customdata[0]}, %{customdata[1]}"
+                          "<extra></extra>"))
     on = d["start"] > d["first"]
     off = ~d["open"]
     fig.add_trace(go.Scatter(x=d["start"][on], y=d["y"][on], mode="markers", name="switch on",
@@ -234,5 +262,5 @@ def figure(data: PlotData, top: int = DEFAULT_TOP, **sel: Any) -> go.Figure:
     fig.update_yaxes(tickvals=d["lane_y"], ticktext=labels, autorange="reversed",
                      tickfont={"size": 9})
     if data.steps.size:
-        fig.update_xaxes(range=[int(data.steps[0]), data.end_step])
+        fig.update_xaxes(range=[axis_start(data), axis_end(data)])
     return fig

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ontochron.demo_model import DemoNet, load_demo_model, one_thread
+from ontochron.demo.model import DemoNet, load_demo_model, one_thread
 from ontochron.errors import InputError
 
 D_SAE = 64
