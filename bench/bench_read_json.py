@@ -1,5 +1,5 @@
-"""Read path of a reptimeline JSON: ontochron's reader against the old one (``json`` then
-list-to-array conversion) and against a bound measured in the same process, reading the
+"""Read path of a reptimeline JSON: ontochron's reader against the old one (jsoninput's
+checked ``json`` parse then list-to-array conversion) and against a bound measured in the same process, reading the
 file's bytes and touching every one of them with numpy (``np.frombuffer(...).sum()``).
 
     .venv/bin/python bench/bench_read_json.py                    # 800 x 1024 x 30 (74 MB)
@@ -13,7 +13,6 @@ outputs are unchanged because the arrays read are equal (checked here).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ontochron.ingest import jsonbits, readers  # noqa: E402
+from ontochron.jsoninput import parse_json  # noqa: E402
 
 
 def bound(path: Path) -> None:
@@ -31,9 +31,11 @@ def bound(path: Path) -> None:
 
 
 def old_reader(path: Path) -> list:
-    """read_reptimeline as it was: json.loads of the whole text, lists to arrays."""
+    """read_reptimeline as it was: jsoninput.parse_json of the whole text (json.loads with
+    the depth, surrogate and duplicate-key checks), lists to arrays."""
     fast = jsonbits.parse_json_bytes
-    jsonbits.parse_json_bytes = lambda data, arrays_under=None: json.loads(data.decode())
+    jsonbits.parse_json_bytes = lambda data, path=None, **kw: parse_json(data.decode(), path,
+                                                                          **kw)
     try:
         return readers.read_reptimeline(path)
     finally:

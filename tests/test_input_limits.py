@@ -98,6 +98,22 @@ def test_duplicate_keys_in_a_snapshot_refused_naming_step_and_key(tmp_path, caps
     _refused(capsys, p, tmp_path, *match)
 
 
+@pytest.mark.parametrize(("text", "match"), [
+    # orjson (the fast reptimeline reader) takes 600 levels and keeps the last duplicate
+    ('[{"step": 1, "codes": {"a": [0, 1]}, "metadata": ' + "[" * 600 + "]" * 600 + "}]",
+     [f"nested deeper than {MAX_DEPTH} levels", "line 1"]),
+    ('[{"step": 7, "codes": {"a": [0, 1], "b": [1, 1]}, "metadata": {"lr": 1, "lr": 2}}]',
+     ["step 7", "key 'lr'", "'metadata'", "twice"]),
+    ('[{"step": 7, "codes": {"b": [1, 1], "b": [1, 1]}}]', ["step 7", "concept 'b'"]),
+])
+def test_fast_json_reader_keeps_the_limits(tmp_path, capsys, text, match):
+    """The reptimeline reader parses with orjson on the bytes (ingest/jsonbits.py); what
+    orjson would accept or drop silently is refused in the same one line as parse_json's."""
+    p = tmp_path / "f.json"
+    p.write_text(text)
+    _refused(capsys, p, tmp_path, *match)
+
+
 def test_other_json_inputs_have_the_same_limits(tmp_path):
     """summary.json and hypothesis files go through the same reader."""
     summary = tmp_path / "summary.json"

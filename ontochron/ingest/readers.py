@@ -137,15 +137,15 @@ def _check_finite(act: np.ndarray, concepts: list[str], steps: list[int], path: 
 
 def _json_load(path: Path) -> Any:
     """The file's JSON, refused (InputError) when malformed, nested too deep, not valid Unicode
-    text or holding a key twice (jsoninput); a duplicate inside a snapshot names its step."""
+    text or holding a key twice (jsoninput's guarantees); a duplicate inside a snapshot names
+    its step. The codes' 0/1 lists come back as arrays, read on the bytes (ingest/jsonbits)."""
+    from ontochron.ingest.jsonbits import parse_json_bytes
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc.reason}", path) from None
-    return parse_json(text, path, duplicate=_duplicate_in_snapshot)
+    return parse_json_bytes(data, path, duplicate=_duplicate_in_snapshot)
 
 
 def _duplicate_in_snapshot(data: Any, where: tuple[str | int, ...], key: str) -> str:
