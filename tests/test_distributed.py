@@ -221,6 +221,64 @@ def test_compare_on_a_scheduler_gives_the_in_process_match(dask_cluster, sae_run
     same_files(tmp_path / "here", tmp_path / "there")
 
 
+SAE_FIXTURES = ROOT / "tests" / "fixtures" / "sae" / "warm"
+
+
+def _probes_npz(path: Path, shape: tuple[int, ...], seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    np.savez(path, concepts=np.array([f"c{i}" for i in range(shape[0])]),
+             activations=(rng.standard_normal(shape) + 0.3).astype(np.float32))
+    return path
+
+
+def same_npz(a: Path, b: Path) -> None:
+    with np.load(a) as za, np.load(b) as zb:
+        assert sorted(za.files) == sorted(zb.files) and "codes" in za.files
+        for k in za.files:
+            assert za[k].dtype == zb[k].dtype, k
+            assert np.array_equal(za[k], zb[k]), k
+
+
+@pytest.mark.parametrize(("lib", "visible", "shape"), [
+    ("saelens", True, (12, 32)), ("sparsify", True, (12, 32)),
+    ("dictionary_learning", True, (12, 32)), ("saelens", False, (12, 32)),
+    ("dictionary_learning", False, (12, 5, 32)), ("sparsify", True, (12, 5, 32)),
+])
+def test_extract_on_a_scheduler_writes_the_in_process_npz(dask_cluster, tmp_path, monkeypatch,
+                                                          lib, visible, shape):
+    """One task per checkpoint (the library trees read by the workers, or each SAE sent);
+    (C, d_in) probes and (C, n, d_in) probes (majority aggregation) alike."""
+    from ontochron.distributed import Cluster
+
+    asked = []
+    if not visible:  # the SAEs travel instead of the paths
+        monkeypatch.setattr(Cluster, "files_visible",
+                            lambda self, paths: asked.append(1) and False)
+    probes = _probes_npz(tmp_path / "p.npz", shape, seed=len(lib))
+    base = ["extract", str(SAE_FIXTURES / lib), "--probes", str(probes), "--quiet"]
+    assert main(base + ["--out", str(tmp_path / "here.npz")]) == 0
+    assert main(base + ["--out", str(tmp_path / "there.npz"), "--scheduler", dask_cluster]) == 0
+    same_npz(tmp_path / "here.npz", tmp_path / "there.npz")
+    with np.load(tmp_path / "there.npz") as z:
+        assert z["codes"].shape == (4, 12, 64) and z["codes"].any()
+    assert any(p.startswith("ontochron_extract") for p in _ran_on(dask_cluster))
+    assert asked or visible
+
+
+def test_extract_api_on_a_scheduler_refuses_a_bad_width_as_in_process(dask_cluster, tmp_path):
+    """A task's InputError (probes of another d_in) reaches the caller as itself."""
+    from ontochron.errors import InputError
+    from ontochron.ingest.extract import extract
+
+    probes = _probes_npz(tmp_path / "p.npz", (12, 16))
+    with pytest.raises(InputError) as here:
+        extract(SAE_FIXTURES / "saelens", probes)
+    with pytest.raises(InputError) as there:
+        extract(SAE_FIXTURES / "saelens", probes, scheduler=dask_cluster)
+    assert "d_in=16" in str(here.value)
+    assert str(there.value).split(": ", 1)[1] == str(here.value).split(": ", 1)[1]
+
+
 def test_a_worker_killed_mid_run_changes_nothing(dask_cluster, tmp_path):
     """A third worker joins, is killed with SIGKILL while it holds tasks; the scheduler runs
     them again on the others and the files equal the in-process run's."""
@@ -266,7 +324,9 @@ def test_an_unreachable_scheduler_is_one_line_exit_2_nothing_written(npz_run, sa
     monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 1.0)
     out = tmp_path / "out"
     address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
-    for cmd in (["analyze", str(npz_run)], ["lineage", str(sae_run)]):
+    probes = _probes_npz(tmp_path / "p.npz", (12, 32))
+    for cmd in (["analyze", str(npz_run)], ["lineage", str(sae_run)],
+                ["extract", str(SAE_FIXTURES / "saelens"), "--probes", str(probes)]):
         assert main(cmd + ["--out", str(out), "--quiet", "--scheduler", address]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1, err

@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--step-pattern", metavar="RE", default=None,
                    help="regex with one group reading the step from folder names")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    from ontochron.cli.options import add_scheduler_arguments
+
+    add_scheduler_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -37,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Extract, write, print the shape unless --quiet."""
     from tqdm.auto import tqdm
 
+    from ontochron.cli.options import cluster_from_args
     from ontochron.errors import InputError
     from ontochron.ingest.extract import extract, extract_checkpoints, read_probes
     from ontochron.sae.load import find_sae, load_sae
@@ -52,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"the probes have d_in={probes.d_in} but the SAE reads "
                          f"d_in={first.d_in}", first.path)
     n = len(ckpts)
-    with tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
+    with cluster_from_args(args) as cluster, \
+            tqdm(total=n, desc="checkpoints", unit="ckpt", disable=args.quiet) as bar:
         arrays = extract(args.source, probes, args.out, layout=args.layout, sae=args.sae,
-                         step_pattern=args.step_pattern, progress=lambda _s: bar.update(1))
+                         step_pattern=args.step_pattern, progress=lambda _s: bar.update(1),
+                         scheduler=cluster)
     if not args.quiet:
         t, c, f = arrays["codes"].shape
         print(f"wrote {t} checkpoint(s) x {c} concepts x {f} latents to {args.out}",

@@ -1,13 +1,15 @@
 """SAE codes of probe activations, one checkpoint at a time: the orchestration behind
 ``ontochron extract`` and its Python API. A checkpoint's work is a plain function of (its
-folder, the probes), so it can be handed to any scheduler."""
+folder, the probes), so it is handed to a Dask cluster as is (``scheduler=``,
+:mod:`ontochron.distributed`): one task per checkpoint, the probes sent once, results
+written in step order."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,15 +106,20 @@ def extract_checkpoints(source: str | os.PathLike[str], step_pattern: str | None
 def encode_checkpoint(folder: str | os.PathLike[str], probes: Probes, *, step: int = 0,
                       layout: str = "auto", sae: str | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(codes (C, F) bool, activations (C, F) float32) of one checkpoint's SAE on the probes.
+    """(codes (C, F) bool, activations (C, F) float32) of one checkpoint's SAE on the probes
+    (:func:`encode_with` of the SAE read from ``folder``)."""
+    from ontochron.sae.load import load_sae
+
+    return encode_with(load_sae(folder, layout, sae), probes, step=step)
+
+
+def encode_with(dic: Any, probes: Probes, *, step: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(codes (C, F) bool, activations (C, F) float32) of the SAE ``dic`` on the probes.
 
     (C, d_in) probes: activations are the SAE's ``encode`` of each probe vector, codes
     ``activations > 0``. (C, n, d_in): the aggregation ``analyze`` uses on probe activations
     (:meth:`ontochron.ingest.extractor.Extractor.snapshot`, majority): a latent is on when
     more than half of the concept's n inputs have it > 0, its activation is their mean."""
-    from ontochron.sae.load import load_sae
-
-    dic = load_sae(folder, layout, sae)
     if dic.d_in != probes.d_in:
         raise InputError(f"the probes have d_in={probes.d_in} but this SAE reads "
                          f"d_in={dic.d_in}", dic.path)
@@ -126,20 +133,62 @@ def encode_checkpoint(folder: str | os.PathLike[str], probes: Probes, *, step: i
     return snap.dense().astype(bool), np.asarray(snap.activations, dtype=np.float32)
 
 
+def _encoded(ckpts: list[tuple[int, Path]], probes: Probes, layout: str, sae: str | None,
+             cluster: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each checkpoint's (codes, activations), in step order: here, or on ``cluster`` (one
+    task per checkpoint; a worker reads its checkpoint's SAE when it sees the files, else the
+    client reads each SAE as its task is submitted and sends only that one)."""
+    if cluster is None:
+        return (encode_checkpoint(f, probes, step=s, layout=layout, sae=sae)
+                for s, f in ckpts)
+    from ontochron.sae.load import load_sae
+
+    sent = cluster.scatter(probes)  # once, not once per task
+    files = [p for _, f in ckpts for p in sorted(Path(f).rglob("*")) if p.is_file()]
+    if cluster.files_visible(files):
+        args: Iterator[tuple[Any, ...]] = (
+            (os.fspath(Path(f).absolute()), sent, s, layout, sae) for s, f in ckpts)
+        return cluster.imap(_encode_folder, args, desc="extract", total=len(ckpts))
+    args = ((load_sae(f, layout, sae), sent, s) for s, f in ckpts)  # pulled as tasks go
+    return cluster.imap(_encode_sae, args, desc="extract", total=len(ckpts))
+
+
+def _encode_folder(folder: str, probes: Probes, step: int, layout: str, sae: str | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    return encode_checkpoint(folder, probes, step=step, layout=layout, sae=sae)
+
+
+def _encode_sae(dic: Any, probes: Probes, step: int) -> tuple[np.ndarray, np.ndarray]:
+    return encode_with(dic, probes, step=step)
+
+
 def extract(source: str | os.PathLike[str], probes: str | os.PathLike[str] | Probes,
             out: str | os.PathLike[str] | None = None, *, layout: str = "auto",
             sae: str | None = None, step_pattern: str | None = None,
-            progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+            progress: Callable[[int], None] | None = None, scheduler: Any = None,
+            workers: int | None = None) -> dict[str, np.ndarray]:
     """The whole-run arrays ``steps`` (T,), ``concepts`` (C,), ``codes`` (T, C, F) uint8 0/1
     and ``activations`` (T, C, F) float32 of every checkpoint's SAE on the probes; written
-    atomically to ``out`` (npz) when given. ``progress(step)`` after each checkpoint."""
+    atomically to ``out`` (npz) when given. ``progress(step)`` after each checkpoint.
+    ``scheduler`` (an address, ``"local"`` with ``workers`` processes, or an open Cluster)
+    encodes the checkpoints as Dask tasks; the arrays are the same."""
+    from ontochron.distributed import open_cluster
+
     pr = probes if isinstance(probes, Probes) else read_probes(probes)
     ckpts = extract_checkpoints(source, step_pattern, sae)
+    with open_cluster(scheduler, workers) as cluster:
+        return _assemble(ckpts, pr, _encoded(ckpts, pr, layout, sae, cluster), out, progress)
+
+
+def _assemble(ckpts: list[tuple[int, Path]], pr: Probes,
+              encoded: Iterator[tuple[np.ndarray, np.ndarray]],
+              out: str | os.PathLike[str] | None, progress: Callable[[int], None] | None
+              ) -> dict[str, np.ndarray]:
+    """The whole-run arrays from each checkpoint's (codes, activations) in step order."""
     T, C = len(ckpts), len(pr.concepts)
     codes = acts = None
     width = first = None
-    for t, (step, folder) in enumerate(ckpts):
-        c, a = encode_checkpoint(folder, pr, step=step, layout=layout, sae=sae)
+    for t, ((step, folder), (c, a)) in enumerate(zip(ckpts, encoded, strict=True)):
         if codes is None:
             width, first = a.shape[1], folder
             codes = np.zeros((T, C, width), dtype=np.uint8)
