@@ -1,5 +1,11 @@
 """Scale benchmark: a synthetic drifting sparse stack -> ``analyze`` (all detectors), printing
-wall time per phase and peak RSS.
+wall time per phase and peak RSS, and the ratio to a bound measured in the same process.
+
+The bound: for every checkpoint the two sparse products any exact detection of this kind
+has to form, the concept overlaps ``X X^T`` (connections) and the feature co-occurrences
+``X^T X`` (duals, dependencies, triads, hierarchy), each symmetric, so half of the time of
+scipy forming the whole product on one thread; nothing else (no statistics, no
+bookkeeping, no output). ``--no-bound`` skips it.
 
     .venv/bin/python bench/bench_scale.py                      # 16384 x 5000 x 100 at 2%
     .venv/bin/python bench/bench_scale.py --sizes 2048x500x10 4096x1000x20
@@ -9,10 +15,13 @@ wall time per phase and peak RSS.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,10 +50,22 @@ def make_stack(data: str, n_features: int, n_concepts: int, n_steps: int, densit
     return CodeStack.from_snapshots(Snapshot.create(s, c, x) for s, c, x in frames)
 
 
+def bound_seconds(stack: CodeStack, structure: bool) -> float:
+    """Wall seconds of the bound (module docstring) over every checkpoint of ``stack``: half
+    the time of the full products (each detector needs one triangle of a symmetric one)."""
+    t0 = time.perf_counter()
+    for X in stack.codes:
+        A = X.astype(np.float32)
+        A @ A.T
+        if structure:
+            A.T @ A
+    return (time.perf_counter() - t0) / 2
+
+
 def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: float,
         structure: bool, device: str, out: str | None, progress: bool,
         data: str = "drifting", structure_at: str = "all",
-        connection_null: str = "bicm") -> None:
+        connection_null: str = "bicm", bound: bool = True) -> None:
     t0 = time.perf_counter()
     stack = make_stack(data, n_features, n_concepts, n_steps, density, drift)
     gen = time.perf_counter() - t0
@@ -62,6 +83,12 @@ def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: f
         print(f"{name:<19} {secs:8.2f} s")
     print(f"analyze total       {total:8.2f} s   (CPU {cpu:.2f} s)   "
           f"peak RSS {peak_rss_gib():.2f} GiB")
+    if bound:
+        b = bound_seconds(stack, structure and structure_at == "all")
+        what = "X X^T, X^T X" if structure and structure_at == "all" else "X X^T"
+        print(f"bound (half of {what} per checkpoint, 1 thread) {b:8.2f} s   analyze = "
+              f"{total / b:.2f} x bound (CPU {cpu / b:.2f} x)   load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if out:
         t0 = time.perf_counter()
         write_outputs(ont, out)
@@ -90,6 +117,8 @@ def main() -> None:
     p.add_argument("--structure-at", choices=("all", "last"), default="all",
                    help="structure at every checkpoint or at the last one only")
     p.add_argument("--connection-null", choices=("bicm", "hypergeometric"), default="bicm")
+    p.add_argument("--no-bound", action="store_true",
+                   help="skip the bound (the X X^T and X^T X products of every checkpoint)")
     args = p.parse_args()
     for size in args.sizes:
         try:
@@ -97,7 +126,8 @@ def main() -> None:
         except ValueError:
             p.error(f"bad size {size!r}; use FEATURESxCONCEPTSxSTEPS")
         run(f, c, t, args.density, args.drift, not args.no_structure, args.device,
-            args.out, not args.quiet, args.data, args.structure_at, args.connection_null)
+            args.out, not args.quiet, args.data, args.structure_at, args.connection_null,
+            not args.no_bound)
 
 
 if __name__ == "__main__":

@@ -144,11 +144,17 @@ def analyze(stack: CodeStack | Iterable[Snapshot], config: OntologyConfig | None
 def _connection_tracker(stack: CodeStack, config: OntologyConfig, device: str
                         ) -> ConnectionTracker | None:
     """A fresh connection tracker with the run's settings (None without connections)."""
+    settings = _tracker_settings(stack, config, device)
+    return None if settings is None else ConnectionTracker(*settings)
+
+
+def _tracker_settings(stack: CodeStack, config: OntologyConfig, device: str
+                      ) -> tuple[Any, ...] | None:
+    """ConnectionTracker's arguments for the run (None without connections)."""
     if not config.connections:
         return None
-    return ConnectionTracker(stack.n_concepts, stack.n_features, config.alpha,
-                             config.min_shared, device, config.connection_null,
-                             config.null_samples, config.seed)
+    return (stack.n_concepts, stack.n_features, config.alpha, config.min_shared, device,
+            config.connection_null, config.null_samples, config.seed)
 
 
 def _threaded_connections(stack: CodeStack, conn: ConnectionTracker, workers: int,
@@ -178,7 +184,9 @@ def _cluster_checkpoints(stack: CodeStack, config: OntologyConfig, device: str,
     first iterator is consumed)."""
     from ontochron.ontology.tasks import checkpoint_files, checkpoint_inputs, checkpoint_task
 
-    tester = _connection_tracker(stack, config, device)
+    # the settings travel, not a tracker: a fresh one holds an n_concepts^2 slot table
+    # (95 MiB at 5,000 concepts), built once per worker process (tasks.tracker)
+    tester = _tracker_settings(stack, config, device)
     conn_repeat = repeated_checkpoints(stack)
     struct_at = np.zeros(stack.n_steps, dtype=bool)
     sconf = _structure_config(config, device) if config.structure else None

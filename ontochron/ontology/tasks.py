@@ -10,6 +10,7 @@ the codes for the few pairs that broke), so results are identical and transfers 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterator
@@ -92,14 +93,24 @@ def checkpoint_inputs(stack: CodeStack, files: list[CheckpointFile] | None
         yield files[t] if files is not None else (stack.codes[t], stack.present[t])
 
 
-def checkpoint_task(data: Any, t: int, tester: Any, sconf: Any, conn: bool, struct: bool
-                    ) -> tuple[Any, Any]:
+@functools.lru_cache(maxsize=2)
+def tracker(settings: tuple[Any, ...]) -> Any:
+    """A fresh ConnectionTracker of these settings, one per worker process and run: its
+    ``compute`` is a pure function of a checkpoint (threads share one in-process too), and
+    its slot table (n_concepts^2 int32) is then built once, not sent with every task."""
+    from ontochron.ontology.connections import ConnectionTracker
+
+    return ConnectionTracker(*settings)
+
+
+def checkpoint_task(data: Any, t: int, tester: tuple[Any, ...] | None, sconf: Any, conn: bool,
+                    struct: bool) -> tuple[Any, Any]:
     """(connection tests, (structure, hierarchy edges)) of checkpoint ``t``; either is None
-    when not asked. ``tester`` is a fresh ConnectionTracker (its settings; no state)."""
+    when not asked. ``tester``: the ConnectionTracker's settings (:func:`tracker`)."""
     codes, present = data.load() if isinstance(data, CheckpointFile) else data
     step = found = None
-    if conn:
-        step = replace(tester.compute(codes, present, t), codes=None, shared=None)
+    if conn and tester is not None:
+        step = replace(tracker(tester).compute(codes, present, t), codes=None, shared=None)
     if struct:
         from ontochron.ontology.structure import detect_checkpoint
 
