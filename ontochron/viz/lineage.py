@@ -87,10 +87,9 @@ def layout(lin: LineageData, top: int = DEFAULT_TOP) -> dict[str, Any]:
     involved = np.bincount(np.r_[src, dst], minlength=n).astype(float)
     dead = (kinds == "death") & (ev["source"] >= 0) & (ev["source"] < n)
     involved += np.bincount(ev["source"][dead], minlength=n)
-    with np.errstate(all="ignore"):
-        drift = 1.0 - np.nan_to_num(np.nanmin(np.where(mats["present"], mats["cos_first"],
-                                                       np.nan), axis=1), nan=1.0) \
-            if n else np.zeros(0)
+    ok = mats["present"] & np.isfinite(mats["cos_first"])  # none on a dead latents' lineage
+    low = np.where(ok, mats["cos_first"], np.inf).min(axis=1) if n else np.zeros(0)
+    drift = 1.0 - np.where(np.isfinite(low), low, 1.0)
     score = involved + drift
     fam_score = np.bincount(fam, weights=score, minlength=n_fam)
     fam_size = np.bincount(fam, minlength=n_fam)
