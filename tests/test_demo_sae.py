@@ -69,7 +69,7 @@ def test_saes_are_independent_yet_find_similar_directions(saes) -> None:
 def test_summarize_lineage_counts_one_split_and_the_longest_drift() -> None:
     s = summarize_lineage(hand_lineage())
     assert s["counts"] == {"birth": 2, "death": 2, "split": 2, "merge": 2, "continue": 5}
-    assert s["lineages"] == 8 and s["threshold"] == 0.42
+    assert s["lineages"] == 8 and s["threshold"] == 0.94
     assert s["example"] == {"kind": "split", "step": 10, "sources": [1], "targets": [3, 4],
                             "cosines": [0.61, 0.55]}
     # lineage 3 lives at steps 10, 20, 30 (as long as 5 would if it had one more step)
