@@ -237,3 +237,19 @@ def test_flow_picture_counts_initial_and_leaves_dead_out(tmp_path):
     t = flow.title(data, lay)
     assert "60 initial" in t and f"{lin.counts()['birth']:,} births" in t
     assert "4 lineages of dead latents not drawn" in t
+
+
+def test_compare_leaves_dead_latents_out(tmp_path):
+    """compare: dead latents are neither matches nor orphans, and counted apart."""
+    from ontochron.lineage.compare import compare_dictionaries
+    from tests.lineage_planted import write_saelens
+
+    rng = np.random.default_rng(4)
+    W = _unit(rng.standard_normal((50, 64)))
+    Wb = np.stack([_drift(v, 0.97, rng) for v in W])
+    W[[3, 9]] = 0.0
+    rows, s = compare_dictionaries(write_saelens(tmp_path / "a", W),
+                                   write_saelens(tmp_path / "b", Wb))
+    assert (s["dead_a"], s["dead_b"], s["orphans_a"]) == (2, 0, 0)
+    assert s["orphans_b"] == 2 and s["same"] == 48
+    assert {(r["a"], r["b"]) for r in rows} == {(i, i) for i in range(50) if i not in (3, 9)}
