@@ -45,9 +45,10 @@ def write_lineage_files(lineage: Lineage, directory: str | os.PathLike[str]) -> 
     with open(d / "drift.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["step", "feature", "index", "cos_prev", "cos_first", "turned"])
+        thresholds = lineage.step_thresholds()
         for t, step in enumerate(lineage.steps.tolist()):
             feats = lineage.features[t]
-            turned = lineage.turned(t).astype(int)
+            turned = lineage.turned(t, thresholds).astype(int)
             order = np.argsort(feats, kind="stable")
             w.writerows((step, int(feats[i]), int(i), _fmt(lineage.cos_prev[t][i]),
                          _fmt(lineage.cos_first[t][i]), int(turned[i]))

@@ -82,11 +82,12 @@ class Lineage:
         return np.array([np.nan if by_step.get(int(s)) is None else float(by_step[int(s)])
                          for s in self.steps], dtype=np.float64)
 
-    def turned(self, t: int) -> np.ndarray:
+    def turned(self, t: int, thresholds: np.ndarray | None = None) -> np.ndarray:
         """Whether each dictionary index at checkpoint position ``t`` belongs to a lineage
         whose direction has turned away from its first one: ``cos_first`` below that pair's
-        link threshold (it would no longer be linked to where it started)."""
-        thr = self.step_thresholds()[t]
+        link threshold (it would no longer be linked to where it started). ``thresholds``:
+        :meth:`step_thresholds`, when the caller has it already."""
+        thr = (self.step_thresholds() if thresholds is None else thresholds)[t]
         cf = np.asarray(self.cos_first[t], dtype=np.float64)
         with np.errstate(invalid="ignore"):
             return np.isfinite(cf) & (cf < thr) if np.isfinite(thr) else np.zeros(cf.size, bool)
@@ -94,8 +95,9 @@ class Lineage:
     def turned_lineages(self) -> dict[int, int]:
         """Lineage id -> the first step at which it has turned (see :meth:`turned`)."""
         out: dict[int, int] = {}
+        thr = self.step_thresholds()
         for t in range(self.n_steps):
-            for f in np.asarray(self.features[t])[self.turned(t)].tolist():
+            for f in np.asarray(self.features[t])[self.turned(t, thr)].tolist():
                 out.setdefault(int(f), int(self.steps[t]))
         return out
 
