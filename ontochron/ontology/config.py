@@ -35,7 +35,8 @@ class OntologyConfig:
     "hypergeometric" (every feature equally likely);
     ``min_shared``: fewest shared features for a connection; ``phase_rule``: "mad" (robust
     z of |delta| > ``phase_z``) or "mean_std" (|delta| > mean + ``phase_sigma`` * std);
-    ``phase_min_delta``: smallest |delta| that can be a transition; ``connections`` /
+    ``phase_min_delta``: smallest |delta| that can be a transition (each curve's resolution,
+    one bit or one concept, applies as well); ``connections`` /
     ``structure``: switch the connection and structure detectors on or off;
     ``structure_config``: the structure detectors' own config (StructureConfig);
     ``seed``: seed of the random row hashing used for the utilization curve and of the
