@@ -205,7 +205,11 @@ def test_connection_intervals_and_events():
 def test_absent_concept_breaks_connection():
     code = np.zeros(30, dtype=int)
     code[:6] = 1
-    filler = np.eye(30, dtype=int)[10:14]
+    # the fillers cover features 10-29, so all 30 are in the population (never-on features
+    # are not: under them A and B's 6 of 6 would not pass)
+    filler = np.zeros((4, 30), dtype=int)
+    for i in range(4):
+        filler[i, 10 + 5 * i:15 + 5 * i] = 1
     frames = [(0, ["A", "B", "F0", "F1", "F2", "F3"], np.vstack([code, code, filler])),
               (5, ["A", "F0", "F1", "F2", "F3"], np.vstack([code, filler])),
               (9, ["A", "B", "F0", "F1", "F2", "F3"], np.vstack([code, code, filler]))]

@@ -14,22 +14,36 @@ import numpy as np
 import scipy.sparse as sp
 
 from ontochron.errors import InputError
-from ontochron.ontology.fdsm import NULL_SAMPLES, fdsm_exceedances
+from ontochron.ontology.fdsm import NULL_SAMPLES, SWEEPS, fdsm_exceedances
 from ontochron.ontology.lifecycle import RunTracker, index_to_steps, object_full
-from ontochron.ontology.overlap_null import BicmNull, HypergeomNull, make_null
+from ontochron.ontology.overlap_null import (
+    BicmNull,
+    HypergeomNull,
+    SizeNull,
+    affordable_size,
+    make_null,
+)
 from ontochron.ontology.power import StepPower, bh_power, pair_counts
 from ontochron.ontology.result import Events, Relations
 from ontochron.ontology.stats import bh_qvalues, bh_qvalues_tied, min_attainable_p
 
-OverlapNull = HypergeomNull | BicmNull
+OverlapNull = HypergeomNull | BicmNull | SizeNull
 
-# Connection nulls: "auto" picks "fdsm" on small checkpoints and "bicm" otherwise.
-CONNECTION_NULLS = ("auto", "bicm", "fdsm", "hypergeometric")
-# auto: FDSM up to this many present concepts and present concepts x non-constant features
-# (its cost is samples x sweeps x that many cells; beyond, BiCM and FDSM nearly agree and
-# the 1/(samples+1) floor of its p-values would cost more power than it gains)
-FDSM_MAX_CONCEPTS = 64
-FDSM_MAX_CELLS = 4096
+# Connection nulls: "auto" picks by cost: "fdsm" where its sampling is affordable, else
+# "cbicm" where its dynamic programme is, else "bicm" (docs/definitions.md, "Choosing the
+# connection null").
+CONNECTION_NULLS = ("auto", "bicm", "cbicm", "fdsm", "hypergeometric")
+# auto's budgets, in elementary steps per checkpoint (numpy does about 2e8 a second on one
+# core): the FDSM's samples x live concepts x live features x (2 sweeps' passes + the pair
+# product), and the size-conditioned BiCM's live features x (largest size + 1)^3.
+FDSM_BUDGET = 4e8
+CBICM_BUDGET = 1e7
+# auto: the size-conditioned BiCM where the median code is at least this fraction of the
+# live features (below, the BiCM's extra variance from code sizes is a fraction about this
+# small of the overlap's, and both give nearly the same p-values)
+CBICM_MIN_DENSITY = 0.05
+# explicit cbicm: largest code size of its programme (larger codes: BiCM p-values)
+CBICM_MAX_SIZE = 256
 # explicit fdsm: largest checkpoint (its n x n exceedance counts are kept dense)
 _FDSM_LIMIT = 4096
 
@@ -301,14 +315,28 @@ class ConnectionTracker:
         self._ev: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.power: list[tuple[int, StepPower]] = []  # (checkpoint index, power)
 
-    def choose_null(self, n_present: int, popularity: np.ndarray) -> str:
-        """The null used at a checkpoint: ``null`` itself, or for "auto" the FDSM on small
-        checkpoints (few concepts, few cells) and the BiCM otherwise."""
+    def choose_null(self, sizes: np.ndarray, popularity: np.ndarray) -> str:
+        """The null used at a checkpoint of present concepts with code ``sizes``: ``null``
+        itself, or for "auto": the FDSM when its cost (:func:`fdsm_cost`) is within budget,
+        else the size-conditioned BiCM on dense codes (median size at least
+        :data:`CBICM_MIN_DENSITY` of the live features) whose median size its programme's
+        budget covers, else the BiCM."""
         if self.null_kind != "auto":
             return self.null_kind
-        live = int(np.count_nonzero((popularity > 0) & (popularity < n_present)))
-        small = n_present <= FDSM_MAX_CONCEPTS and n_present * live <= FDSM_MAX_CELLS
-        return "fdsm" if small else "bicm"
+        if fdsm_cost(sizes, popularity, self.null_samples) <= FDSM_BUDGET:
+            return "fdsm"
+        live = int(np.count_nonzero(np.asarray(popularity) > 0))
+        med = float(np.median(sizes)) if np.size(sizes) else 0.0
+        cap = affordable_size(popularity, CBICM_BUDGET)
+        dense = live > 0 and med >= CBICM_MIN_DENSITY * live
+        return "cbicm" if dense and med <= cap else "bicm"
+
+    def cbicm_cap(self, popularity: np.ndarray) -> int:
+        """Largest code size the size-conditioned BiCM's programme covers at a checkpoint
+        (auto: what its budget affords; explicit: :data:`CBICM_MAX_SIZE`)."""
+        if self.null_kind == "auto":
+            return affordable_size(popularity, CBICM_BUDGET)
+        return CBICM_MAX_SIZE
 
     def dense(self, n_present: int) -> bool:
         """Does a checkpoint with ``n_present`` concepts use the dense overlap matrix?"""
@@ -324,11 +352,12 @@ class ConnectionTracker:
         k = np.diff(codes.indptr).astype(np.int64)
         sub = codes[rows] if rows.size != codes.shape[0] else codes
         popularity = np.bincount(sub.indices, minlength=self.f)
-        kind = self.choose_null(rows.size, popularity)
+        kind = self.choose_null(k[rows], popularity)
         m = rows.size * (rows.size - 1) // 2
         if kind == "fdsm":
             return self._compute_fdsm(codes, sub, rows, k, m, t)
-        null = make_null(kind, k[rows], popularity, self.f, self.alpha)
+        cap = self.cbicm_cap(popularity) if kind == "cbicm" else None
+        null = make_null(kind, k[rows], popularity, self.f, self.alpha, cap)
         power = null_power(null, m, self.alpha, kind)
         shared_mat = None
         if self.dense(rows.size):
@@ -424,12 +453,24 @@ class ConnectionTracker:
         return rel, ev
 
 
+def fdsm_cost(sizes: np.ndarray, popularity: np.ndarray, samples: int) -> float:
+    """Estimated elementary steps of one checkpoint's FDSM from its margins: ``samples``
+    chains of 2 x :data:`SWEEPS` sweeps over the live cells, then one pair product each."""
+    sizes = np.asarray(sizes)
+    n = sizes.size
+    f = int(np.count_nonzero(np.asarray(popularity) > 0))
+    n_live = int(np.count_nonzero((sizes > 0) & (sizes < f)))
+    f_live = int(np.count_nonzero((popularity > 0) & (popularity < n)))
+    return float(samples) * n_live * f_live * (2 * SWEEPS + n_live) if n_live > 1 else 0.0
+
+
 def _found(power: StepPower, keys: np.ndarray) -> StepPower:
     return dataclasses.replace(power, discoveries=int(keys.size))
 
 
 def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
-    """Power of one checkpoint's connection family under a BiCM or hypergeometric null:
+    """Power of one checkpoint's connection family under a BiCM, size-conditioned BiCM or
+    hypergeometric null:
     per pair of distinct code sizes the p-value of the largest possible overlap
     min(k_a, k_b). For the BiCM, size pairs whose Bernstein bound already puts that p below
     alpha / m (they can pass at every k) keep the bound; the rest get the exact tail only
@@ -442,6 +483,8 @@ def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
     if isinstance(null, HypergeomNull):
         lv = np.where(top > 0, min_attainable_p(null.n_features, null.values[ia],
                                                 null.values[ib]), 1.0)
+    elif isinstance(null, SizeNull):  # exact tails, tabulated for every size pair
+        lv = np.where(top > 0, null.sf(top, ia, ib), 1.0)
     else:
         mean, var = null.mean[ia, ib], null.var[ia, ib]
         t = np.maximum(top - mean, 0.0)
