@@ -159,6 +159,7 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     """
     n = rows.size
     m = n * (n - 1) // 2
+    select = min_shared > 1
     if n < 2:
         z = np.zeros(0, dtype=np.int64)
         return {"a": z, "b": z.copy(), **{name: np.zeros(0) for name in CONNECTION_STATS}}
@@ -173,10 +174,16 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     wide = u * u * base_s >= 1 << 31
     pair_code = ((lo * u + hi) * base_s).astype(np.int64 if wide else np.int32)
     cell_parts, key_parts, starts = [], [], []
+    sel_count = 0
     for i0 in range(0, n, _BLOCK):
         i1 = min(i0 + _BLOCK, n)
         blk = shared[i0:i1, i0:]
         need = null.min_overlap(size_idx[i0:i1], size_idx[i0:])
+        if select:  # the family: pairs sharing at least min_shared (upper triangle)
+            reach = blk >= min_shared
+            sel_count += int(np.count_nonzero(reach)
+                             - np.count_nonzero(np.tril(reach[:, :i1 - i0])))
+            need = np.maximum(need, min_shared)
         if need.dtype != blk.dtype and need.max(initial=0) <= np.iinfo(blk.dtype).max:
             need = need.astype(blk.dtype)  # compare without widening the overlaps
         # need >= 1 everywhere, so pairs sharing nothing never pass; the matrix and the
@@ -205,6 +212,9 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     pc = uniq // base_s
     ka, kb = sizes[pc // u], sizes[pc % u]
     p_lvl = null.sf(us, pc // u, pc % u)
+    if select:
+        p_lvl = _selected_p(p_lvl, null, pc // u, pc % u, min_shared)
+        m = sel_count
     q_lvl = bh_qvalues_tied(p_lvl, counts, m) if m else p_lvl
     ok_lvl = (q_lvl <= alpha) & (us >= min_shared)
     # every statistic is a function of the level: compute per level, gather per pair
@@ -214,6 +224,16 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     ra, rb = _cells_to_rows(sel, cell_parts, starts, n)
     return {"a": rows[ra], "b": rows[rb], "shared": us.astype(np.float64)[lvl],
             "jaccard": jac_lvl[lvl], "p_value": p_lvl[lvl], "q_value": q_lvl[lvl]}
+
+
+def _selected_p(p: np.ndarray, null: OverlapNull, ia: np.ndarray, ib: np.ndarray,
+                min_shared: int) -> np.ndarray:
+    """p-values of pairs selected for sharing at least ``min_shared`` features:
+    P(S >= s | S >= min_shared) = P(S >= s) / P(S >= min_shared), valid given the
+    selection, so BH over the selected pairs alone keeps the FDR."""
+    base = null.sf(np.full(np.shape(p), min_shared, dtype=np.int64), ia, ib)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(base > 0, np.minimum(p / base, 1.0), 1.0)
 
 
 def _cells_to_rows(sel: np.ndarray, cell_parts: list[np.ndarray], starts: list[int],
@@ -241,12 +261,17 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
     p = P(S >= s) under ``null`` (built for the present concepts' sizes; default
     S ~ Hypergeom(n_features, k[a], k[b])); BH over all n_present*(n_present-1)/2 present
-    pairs (pairs not evaluated count with p = 1). Pairs whose s is below the null's
+    pairs (pairs not evaluated count with p = 1). With ``min_shared`` > 1 the family is
+    the pairs sharing at least that many features, selected first, with the p-values
+    given the selection (:func:`_selected_p`); BH runs over them only. Pairs whose s is below the null's
     smallest overlap worth evaluating for their (k_a, k_b) are not evaluated: their
     p > alpha, so they cannot be rejected nor change any q <= alpha. ``k`` holds the code
     size of every concept index.
     """
     m = n_present * (n_present - 1) // 2
+    select = min_shared > 1
+    if select:
+        m = 0
     if null is None:
         null = HypergeomNull(k, n_features, alpha)
     ca, cb, cs = [], [], []
@@ -254,6 +279,9 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
         ia = np.searchsorted(null.values, k[a])
         ib = np.searchsorted(null.values, k[b])
         keep = s >= null.min_overlap_pairs(ia, ib)
+        if select:
+            m += int(np.count_nonzero(s >= min_shared))
+            keep &= s >= min_shared
         ca.append(a[keep])
         cb.append(b[keep])
         cs.append(s[keep].astype(np.int64))
@@ -261,7 +289,10 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
     b = np.concatenate(cb) if cb else np.zeros(0, dtype=np.int64)
     s64 = np.concatenate(cs) if cs else np.zeros(0, dtype=np.int64)
     ka, kb = k[a], k[b]
-    p = null.sf(s64, np.searchsorted(null.values, ka), np.searchsorted(null.values, kb))
+    ia, ib = np.searchsorted(null.values, ka), np.searchsorted(null.values, kb)
+    p = null.sf(s64, ia, ib)
+    if select:
+        p = _selected_p(p, null, ia, ib, min_shared)
     q = bh_qvalues(p, m) if m else p
     ok = (q <= alpha) & (s64 >= min_shared)
     shared = s64[ok]
@@ -388,10 +419,19 @@ class ConnectionTracker:
         shared = overlap_matrix(codes, rows, symmetric=False)
         x = sub.toarray().astype(bool)
         rng = np.random.default_rng([self.seed, t])
-        exceed = fdsm_exceedances(x, n_s, rng)
         a, b = np.triu_indices(n, 1)
         s = shared[a, b].astype(np.int64)
-        p = (1.0 + exceed[a, b]) / (n_s + 1.0)
+        if self.min_shared > 1:
+            # select the pairs sharing >= min_shared, then BH over them with the rank of
+            # the data among the samples that pass the same selection (exchangeable)
+            exceed, reach = fdsm_exceedances(x, n_s, rng, at_least=self.min_shared)
+            sel = s >= self.min_shared
+            a, b, s = a[sel], b[sel], s[sel]
+            m = int(a.size)
+            p = (1.0 + exceed[a, b]) / (1.0 + reach[a, b])
+        else:
+            exceed = fdsm_exceedances(x, n_s, rng)
+            p = (1.0 + exceed[a, b]) / (n_s + 1.0)
         q = bh_qvalues(p, m) if m else p
         ok = (q <= self.alpha) & (s >= self.min_shared)
         a, b, s = a[ok], b[ok], s[ok]
