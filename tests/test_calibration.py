@@ -66,3 +66,19 @@ def test_overlay_native_test_is_calibrated_with_empty_codes():
 def test_overlay_native_test_finds_planted_relations():
     (row,) = cal.overlay_power_rows(2)
     assert row.recall == 1.0, row
+
+
+def test_overlay_selects_by_the_effect_filter_before_bh():
+    """Only relations that pass the effect filter are tested; BH runs over them alone with
+    p-values given the selection: one selected dual is a family of one."""
+    rng = np.random.default_rng(5)
+    x = rng.random((120, 6)) < 0.4
+    x[:, 1] = ~x[:, 0]  # a perfect dual: phi = -1
+    ov, tests = cal.overlay_tests(x, [(0, 1), (2, 3)], [(4, 5)])
+    dual = tests[("dual", "f0", "f1")]
+    assert dual["q_native"] == pytest.approx(dual["p_native"])  # m = 1
+    assert dual["p_native"] < 1e-10 and ov.native_found("dual", dual)
+    for key in (("dual", "f2", "f3"), ("dependency", "f4", "f5")):
+        assert tests[key]["q_native"] is None and not ov.native_found(key[0], tests[key])
+    # N counts every present concept, empty codes included
+    assert dual["n"] == 120
