@@ -42,8 +42,10 @@ CBICM_BUDGET = 1e7
 # live features (below, the BiCM's extra variance from code sizes is a fraction about this
 # small of the overlap's, and both give nearly the same p-values)
 CBICM_MIN_DENSITY = 0.05
-# explicit cbicm: largest code size of its programme (larger codes: BiCM p-values)
+# explicit cbicm: largest code size of its programme (larger codes: BiCM p-values), and
+# its budget (a few seconds per checkpoint)
 CBICM_MAX_SIZE = 256
+CBICM_EXPLICIT_BUDGET = 1e9
 # explicit fdsm: largest checkpoint (its n x n exceedance counts are kept dense)
 _FDSM_LIMIT = 4096
 
@@ -364,10 +366,11 @@ class ConnectionTracker:
 
     def cbicm_cap(self, popularity: np.ndarray) -> int:
         """Largest code size the size-conditioned BiCM's programme covers at a checkpoint
-        (auto: what its budget affords; explicit: :data:`CBICM_MAX_SIZE`)."""
+        (auto: what its budget affords; explicit: what :data:`CBICM_EXPLICIT_BUDGET`
+        affords, at most :data:`CBICM_MAX_SIZE`)."""
         if self.null_kind == "auto":
             return affordable_size(popularity, CBICM_BUDGET)
-        return CBICM_MAX_SIZE
+        return min(CBICM_MAX_SIZE, affordable_size(popularity, CBICM_EXPLICIT_BUDGET))
 
     def dense(self, n_present: int) -> bool:
         """Does a checkpoint with ``n_present`` concepts use the dense overlap matrix?"""
