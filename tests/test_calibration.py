@@ -82,3 +82,18 @@ def test_overlay_selects_by_the_effect_filter_before_bh():
         assert tests[key]["q_native"] is None and not ov.native_found(key[0], tests[key])
     # N counts every present concept, empty codes included
     assert dual["n"] == 120
+
+
+@pytest.mark.parametrize("null", ["cbicm", "fdsm", "hypergeometric"])
+def test_min_shared_selects_the_family_before_bh(null):
+    """Pairs sharing fewer than min_shared features are not in the family: BH over the
+    selected pairs (p-values given the selection) finds more than BH over every pair; a
+    filter after BH could only find fewer."""
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 40)) < 0.1
+    x[:12, :8] = True  # a group of 12 with 8 shared features
+    one = cal.connections_found(x, null, samples=300)
+    three = cal.connections_found(x, null, samples=300, min_shared=3)
+    truth = {(a, b) for a in range(12) for b in range(a + 1, 12)}
+    assert len(three & truth) > len(one & truth)
+    assert len(three - truth) <= 0.1 * len(three) + 1

@@ -430,12 +430,13 @@ class ConnectionTracker:
             exceed, reach = fdsm_exceedances(x, n_s, rng, at_least=self.min_shared)
             sel = s >= self.min_shared
             a, b, s = a[sel], b[sel], s[sel]
-            m = int(a.size)
+            m_family = int(a.size)
             p = (1.0 + exceed[a, b]) / (1.0 + reach[a, b])
         else:
             exceed = fdsm_exceedances(x, n_s, rng)
             p = (1.0 + exceed[a, b]) / (n_s + 1.0)
-        q = bh_qvalues(p, m) if m else p
+            m_family = m
+        q = bh_qvalues(p, m_family) if m_family else p
         ok = (q <= self.alpha) & (s >= self.min_shared)
         a, b, s = a[ok], b[ok], s[ok]
         ka, kb = k[rows[a]], k[rows[b]]
