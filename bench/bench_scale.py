@@ -44,7 +44,7 @@ def make_stack(data: str, n_features: int, n_concepts: int, n_steps: int, densit
 def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: float,
         structure: bool, device: str, out: str | None, progress: bool,
         data: str = "drifting", structure_at: str = "all",
-        connection_null: str = "bicm") -> None:
+        connection_null: str = "auto") -> None:
     t0 = time.perf_counter()
     stack = make_stack(data, n_features, n_concepts, n_steps, density, drift)
     gen = time.perf_counter() - t0
@@ -89,7 +89,8 @@ def main() -> None:
                         "generator of bench_vs_reptimeline.py")
     p.add_argument("--structure-at", choices=("all", "last"), default="all",
                    help="structure at every checkpoint or at the last one only")
-    p.add_argument("--connection-null", choices=("bicm", "hypergeometric"), default="bicm")
+    p.add_argument("--connection-null", choices=("auto", "bicm", "cbicm", "hypergeometric"),
+                   default="auto")
     args = p.parse_args()
     for size in args.sizes:
         try:
