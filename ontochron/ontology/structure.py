@@ -1,8 +1,10 @@
 """Feature structure at each checkpoint: duals, dependencies, 3-way AND triads, over time.
 
-Every family is tested with a one-sided conditional (Fisher exact / hypergeometric) test and
-its false discovery rate controlled with Benjamini-Hochberg over the *whole* family; tests
-that fail the effect-size filters or cannot reach significance are counted with p = 1
+Every family is tested with a one-sided conditional test that keeps each concept's activity
+and each feature's frequency (exact hypergeometric counts within concept-activity strata,
+ontology/strata.py; triads also against the best noisy-OR of their inputs) and its false
+discovery rate controlled with Benjamini-Hochberg over the *whole* family; tests that fail
+the effect-size filters or cannot reach significance are counted with p = 1
 (docs/structure.md gives the definitions, family sizes and why this keeps FDR control).
 """
 
@@ -32,6 +34,13 @@ from ontochron.ontology.power import (
 )
 from ontochron.ontology.result import Relations
 from ontochron.ontology.stats import bh_qvalues, gammaln, hypergeom_sf, min_attainable_p
+from ontochron.ontology.strata import (
+    Strata,
+    activity_strata,
+    and_counts,
+    stratified_cdf,
+    stratified_sf,
+)
 
 # Tolerance for ">= threshold" on ratios, so that 7/10 >= 0.7 holds despite rounding.
 _EPS = 1e-9
@@ -67,6 +76,7 @@ class StructureConfig:
     max_triad_pairs: int | None = 20_000
     device: str = "cpu"
     at: str = "all"
+    activity_strata: int = 16
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -92,6 +102,10 @@ class StructureConfig:
                 or not isinstance(self.max_triad_pairs, int) or self.max_triad_pairs < 0):
             raise ValueError(f"max_triad_pairs must be None or an integer >= 0, "
                              f"got {self.max_triad_pairs!r}")
+        if isinstance(self.activity_strata, bool) or not isinstance(self.activity_strata, int) \
+                or self.activity_strata < 1:
+            raise ValueError(f"activity_strata must be an integer >= 1, "
+                             f"got {self.activity_strata!r}")
         if self.at not in STRUCTURE_AT:
             raise ValueError(f"at must be one of {STRUCTURE_AT}, got {self.at!r}")
         if not isinstance(self.device, str) or not (self.device == "cpu"
@@ -549,14 +563,73 @@ def _intersections(x: sp.csc_array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- families
 
+@dataclass
+class _Activity:
+    """Activity strata of one checkpoint (strata.py) with what every family reads from
+    them: the codes transposed and each feature's per-stratum counts at every shift."""
+
+    strata: Strata
+    xt: sp.csr_array
+    per_feature: np.ndarray  # features x (MAX_SHIFT + 1) strata
+
+    @property
+    def stratified(self) -> bool:
+        return self.strata.n > 1
+
+    def pair_tables(self, i: np.ndarray, j: np.ndarray, rest: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-stratum 2x2 margins of the pairs (i, j): (concepts, with i, with j, with
+        both), each pairs x strata. Strata by each concept's activity (``rest`` False) or
+        by its rest score, the activity less the pair's own bits (``rest`` True)."""
+        st = self.strata
+        both = and_counts(self.xt, st, i, j)
+        c0 = st.block(self.per_feature, 0)
+        if not rest:
+            a0 = st.block(both, 0)
+            return np.broadcast_to(st.totals[0][None, :], a0.shape), c0[i], c0[j], a0
+        a0, a1, a2 = (st.block(both, d) for d in (0, 1, 2))
+        c1 = st.block(self.per_feature, 1)
+        ni = a2 + c1[i] - a1          # with i: both (shift 2) + i only (shift 1)
+        nj = a2 + c1[j] - a1
+        # neither (shift 0) + exactly one (shift 1) + both (shift 2)
+        pop = (st.totals[0][None, :] - c0[i] - c0[j] + a0) + (c1[i] + c1[j] - 2 * a1) + a2
+        return pop, ni, nj, a2
+
+    def triad_tables(self, i: np.ndarray, j: np.ndarray, r: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-stratum margins of "r among concepts with both inputs vs exactly one", strata
+        by activity: (concepts with an input, with r, with both inputs, with both and r),
+        each triples x strata."""
+        st = self.strata
+        t = st.block(and_counts(self.xt, st, i, j, r), 0)
+        b = st.block(and_counts(self.xt, st, i, j), 0)
+        pr = st.block(and_counts(self.xt, st, i, r) + and_counts(self.xt, st, j, r), 0)
+        c0 = st.block(self.per_feature, 0)
+        return c0[i] + c0[j] - b, pr - t, b, t
+
+
+def _activity(x: sp.csc_array, cfg: StructureConfig) -> _Activity:
+    """Strata of the concepts by how many tested features they have on (strata.py)."""
+    xt = sp.csr_array(x.T)
+    k = np.diff(sp.csr_array(x).indptr)
+    st = activity_strata(k, cfg.activity_strata)
+    per_feature = (xt @ st.onehot).toarray().astype(np.int64) if st.n > 1 else \
+        np.zeros((x.shape[1], 0), dtype=np.int64)
+    return _Activity(st, xt, per_feature)
+
+
 def _duals(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
-           cfg: StructureConfig) -> dict[str, np.ndarray]:
+           cfg: StructureConfig, act: _Activity) -> dict[str, np.ndarray]:
     i, j, nij = cand.dual
     ni, nj = n[i], n[j]
-    # Tarone: the lower tail can be no smaller than P(S = max(0, ni + nj - N)).
-    ok = min_attainable_p(n_total, n_total - ni, nj) <= cfg.alpha
-    i, j, nij, ni, nj = i[ok], j[ok], nij[ok], ni[ok], nj[ok]
-    p = hypergeom_cdf(nij, n_total, ni, nj)
+    if act.stratified:
+        pop, si, sj, _ = act.pair_tables(i, j, rest=True)
+        p = stratified_cdf(nij, pop, si, sj)
+    else:
+        # Tarone: the lower tail can be no smaller than P(S = max(0, ni + nj - N)).
+        ok = min_attainable_p(n_total, n_total - ni, nj) <= cfg.alpha
+        i, j, nij, ni, nj = i[ok], j[ok], nij[ok], ni[ok], nj[ok]
+        p = hypergeom_cdf(nij, n_total, ni, nj)
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"i": i[sig], "j": j[sig], "phi": phi_coefficient(nij, ni, nj, n_total)[sig],
@@ -564,20 +637,49 @@ def _duals(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
 
 
 def _dependencies(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
-                  cfg: StructureConfig) -> dict[str, np.ndarray]:
+                  cfg: StructureConfig, act: _Activity) -> dict[str, np.ndarray]:
     c, par, ncp = cand.dep
     nc, npar = n[c], n[par]
-    ok = min_attainable_p(n_total, npar, nc) <= cfg.alpha
-    c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
-    p = hypergeom_sf(ncp, n_total, npar, nc)
+    if act.stratified:
+        pop, sc, sp_, _ = act.pair_tables(c, par, rest=False)
+        p = stratified_sf(ncp, pop, sp_, sc)
+    else:
+        ok = min_attainable_p(n_total, npar, nc) <= cfg.alpha
+        c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
+        p = hypergeom_sf(ncp, n_total, npar, nc)
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"child": c[sig], "parent": par[sig], "confidence": (ncp / nc)[sig],
             "p": p[sig], "q": q[sig], "support": ncp[sig]}
 
 
+def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only: np.ndarray,
+              n_j_only: np.ndarray, r_j_only: np.ndarray, gamma: float) -> np.ndarray:
+    """p-value against "r is at most a noisy OR of i and j": H0 P(r | both) <= 1 - (1 - a)
+    (1 - b), a = P(r | i only), b = P(r | j only) (a leak only lowers the right side).
+
+    Berger and Boos (1994): the binomial upper tail of the ``nijr`` of ``nij`` at the largest
+    OR rate of a (1 - gamma) confidence box for (a, b) (one-sided Clopper-Pearson bounds at
+    gamma / 2 each), plus gamma, is a valid p-value for the composite null.
+    """
+    from scipy.special import betainc, betainccinv
+
+    def upper(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+        x, n = np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64)
+        out = np.ones(x.shape, dtype=np.float64)
+        ok = (n > 0) & (x < n)
+        out[ok] = betainccinv(x[ok] + 1.0, n[ok] - x[ok], gamma / 2.0)
+        return out
+
+    rate = 1.0 - (1.0 - upper(r_i_only, n_i_only)) * (1.0 - upper(r_j_only, n_j_only))
+    k, n = np.asarray(nijr, dtype=np.float64), np.asarray(nij, dtype=np.float64)
+    # binomial upper tail P(B >= k) = I_rate(k, n - k + 1) (regularized incomplete beta)
+    tail = np.where(k <= 0, 1.0, betainc(np.maximum(k, 1.0), n - k + 1.0, rate))
+    return np.minimum(tail + gamma, 1.0)
+
+
 def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
-            cfg: StructureConfig, step: StepStructure, use_torch: bool
+            cfg: StructureConfig, step: StepStructure, use_torch: bool, act: _Activity
             ) -> dict[str, np.ndarray]:
     pi, pj, nij = cand.pair
     step.triad_pairs_capped = cand.pairs_capped
@@ -609,15 +711,29 @@ def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
            & (inter >= cfg.triad_min_interaction - _EPS))
     i, j, r, nij_k, nijr, nir, njr = (v[eff] for v in (i, j, r, nij_k, nijr, nir, njr))
     p_ij, p_i, p_j, inter = p_ij[eff], p_i[eff], p_j[eff], inter[eff]
-    # r among concepts with i and j both on (nij) vs exactly one of them (nxor).
-    nxor = n[i] + n[j] - 2 * nij_k
-    k_r = nir + njr - nijr  # concepts of either group with r on
-    p = _sf_varying_pop(nijr, nij_k + nxor, k_r, nij_k)
+    # (1) r more common among concepts with i and j both on than with exactly one of them,
+    # within activity strata; (2) more common among both than any noisy OR of i and j
+    # allows. A triad needs both: its p-value is the larger (intersection-union test).
+    if act.stratified:
+        pop, k_r, both, _ = act.triad_tables(i, j, r)
+        p_assoc = stratified_sf(nijr, pop, k_r, both)
+    else:
+        nxor = n[i] + n[j] - 2 * nij_k
+        p_assoc = _sf_varying_pop(nijr, nij_k + nxor, nir + njr - nijr, nij_k)
+    p_or = or_gate_p(nij_k, nijr, n[i] - nij_k, nir - nijr, n[j] - nij_k, njr - nijr,
+                     and_gamma(cfg.alpha, m))
+    p = np.maximum(p_assoc, p_or)
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"i": i[sig], "j": j[sig], "r": r[sig], "p_r_ij": p_ij[sig], "p_r_i": p_i[sig],
             "p_r_j": p_j[sig], "interaction": inter[sig], "p": p[sig], "q": q[sig],
             "support": nijr[sig]}
+
+
+def and_gamma(alpha: float, m: int) -> float:
+    """Confidence-box level of the noisy-OR test: a tenth of BH's first threshold alpha / m,
+    so the box costs at most a tenth of what the strongest test may spend."""
+    return alpha / (10.0 * max(m, 1))
 
 
 def _torch_device(cfg: StructureConfig) -> bool:
@@ -661,17 +777,18 @@ def detect_step(codes: sp.csr_array, config: StructureConfig) -> StepStructure:
     x = sp.csc_array(codes[:, tested].astype(np.int32))
     n = n_all[tested]
     use_torch = _torch_device(config)
+    act = _activity(x, config)
     if use_torch:
         cand = _candidates_torch(x, n, config, config.device)
     else:
         cand = _candidates_scipy(x, n, config)
-    res.duals = _remap(_duals(cand, n, n_total, res.n_tests["dual"], config), tested,
+    res.duals = _remap(_duals(cand, n, n_total, res.n_tests["dual"], config, act), tested,
                        ("i", "j"))
     res.dependencies = _remap(_dependencies(cand, n, n_total, res.n_tests["dependency"],
-                                            config), tested, ("child", "parent"))
+                                            config, act), tested, ("child", "parent"))
     if f >= 3:
-        res.triads = _remap(_triads(x, cand, n, res.n_tests["triad"], config, res, use_torch), tested,
-                            ("i", "j", "r"))
+        res.triads = _remap(_triads(x, cand, n, res.n_tests["triad"], config, res, use_torch,
+                                    act), tested, ("i", "j", "r"))
     for fam, table in (("dual", res.duals), ("dependency", res.dependencies),
                        ("triad", res.triads)):
         res.power[fam] = dataclasses.replace(res.power[fam],
