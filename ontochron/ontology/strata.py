@@ -86,11 +86,12 @@ def and_counts(xt: sp.csr_array, strata: Strata, *cols: np.ndarray) -> np.ndarra
     return out
 
 
-def _log_pmf(x: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndarray) -> np.ndarray:
-    """log P(H = x), H ~ Hypergeom(pop, ka, kb), elementwise (x inside the support)."""
-    return (gammaln(ka + 1) - gammaln(x + 1) - gammaln(ka - x + 1)
-            + gammaln(pop - ka + 1) - gammaln(kb - x + 1) - gammaln(pop - ka - kb + x + 1)
-            - gammaln(pop + 1) + gammaln(kb + 1) + gammaln(pop - kb + 1))
+def _log_pmf(lf: np.ndarray, x: np.ndarray, pop: np.ndarray, ka: np.ndarray,
+             kb: np.ndarray) -> np.ndarray:
+    """log P(H = x), H ~ Hypergeom(pop, ka, kb), elementwise (x inside the support), from a
+    table ``lf[n] = log n!``."""
+    return (lf[ka] - lf[x] - lf[ka - x] + lf[pop - ka] - lf[kb - x] - lf[pop - ka - kb + x]
+            - lf[pop] + lf[kb] + lf[pop - kb])
 
 
 def stratified_sf(s: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndarray
@@ -117,22 +118,24 @@ def stratified_sf(s: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndarray
         return out
     order = live[np.argsort(budget[live], kind="stable")]
     n_strata = pop.shape[1]
-    start = 0
-    while start < order.size:
-        width = int(budget[order[start]]) + 1
-        # tests of about the same budget together: a chunk pads to its largest budget
-        stop = start + 1
-        while stop < order.size and budget[order[stop]] + 1 <= 2 * width and \
-                (stop - start) * n_strata * (budget[order[stop]] + 1) < _CHUNK:
-            stop += 1
-        sel = order[start:stop]
-        out[sel] = _tail_chunk(budget[sel], pop[sel], ka[sel], kb[sel], lo[sel], hi[sel])
-        start = stop
+    lf = gammaln(np.arange(int(pop.max()) + 2, dtype=np.float64) + 1.0)  # log n!
+    # tests of about the same budget (within a factor 2) together: a chunk pads to its
+    # largest budget, and holds at most _CHUNK table entries
+    width = budget[order] + 1
+    group = np.floor(np.log2(width)).astype(np.int64)
+    bounds = np.flatnonzero(np.diff(group)) + 1
+    for g_start, g_stop in zip(np.r_[0, bounds].tolist(), np.r_[bounds, order.size].tolist(),
+                               strict=True):
+        per = max(1, _CHUNK // (n_strata * int(width[g_stop - 1])))
+        for c in range(g_start, g_stop, per):
+            sel = order[c:min(c + per, g_stop)]
+            out[sel] = _tail_chunk(lf, budget[sel], pop[sel], ka[sel], kb[sel], lo[sel],
+                                   hi[sel])
     return np.minimum(out, 1.0)
 
 
-def _tail_chunk(budget: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndarray,
-                lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _tail_chunk(lf: np.ndarray, budget: np.ndarray, pop: np.ndarray, ka: np.ndarray,
+                kb: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """P(Z <= budget) for one chunk of tests (see :func:`stratified_sf`)."""
     n_t, n_strata = pop.shape
     width = int(budget.max()) + 1
@@ -144,14 +147,15 @@ def _tail_chunk(budget: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndar
         w = hi[:, k] - lo[:, k]
         if not np.any(w > 0):
             continue
-        x = hi[:, k, None] - z[None, :]  # H = max - shortfall
-        ok = (z[None, :] <= w[:, None]) & (z[None, :] <= budget[:, None])
-        lp = np.where(ok, _log_pmf(np.where(ok, x, hi[:, k, None]), pop[:, k, None],
+        kmax = int(min(w.max(), width - 1))
+        zk = z[None, :kmax + 1]
+        x = hi[:, k, None] - zk  # H = max - shortfall
+        ok = (zk <= w[:, None]) & (zk <= budget[:, None])
+        lp = np.where(ok, _log_pmf(lf, np.where(ok, x, hi[:, k, None]), pop[:, k, None],
                                    ka[:, k, None], kb[:, k, None]), -np.inf)
         top = lp.max(axis=1)
         pmf = np.exp(lp - top[:, None])
         log_scale += top
-        kmax = int(min(w.max(), width - 1))
         new = acc * pmf[:, :1]
         for j in range(1, kmax + 1):  # truncated convolution: shortfalls past D dropped
             new[:, j:] += pmf[:, j:j + 1] * acc[:, :width - j]

@@ -577,35 +577,52 @@ class _Activity:
         return self.strata.n > 1
 
     def pair_tables(self, i: np.ndarray, j: np.ndarray, rest: bool
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per-stratum 2x2 margins of the pairs (i, j): (concepts, with i, with j, with
-        both), each pairs x strata. Strata by each concept's activity (``rest`` False) or
-        by its rest score, the activity less the pair's own bits (``rest`` True)."""
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-stratum 2x2 margins of the pairs (i, j): (concepts, with i, with j), each
+        pairs x strata. Strata by each concept's activity (``rest`` False: the margins are
+        per feature, nothing is recounted) or by its rest score, the activity less the
+        pair's own bits (``rest`` True: the pairs' co-occurrence is counted per stratum)."""
         st = self.strata
-        both = and_counts(self.xt, st, i, j)
         c0 = st.block(self.per_feature, 0)
         if not rest:
-            a0 = st.block(both, 0)
-            return np.broadcast_to(st.totals[0][None, :], a0.shape), c0[i], c0[j], a0
+            return np.broadcast_to(st.totals[0][None, :], (i.size, st.n)), c0[i], c0[j]
+        both = and_counts(self.xt, st, i, j)
         a0, a1, a2 = (st.block(both, d) for d in (0, 1, 2))
         c1 = st.block(self.per_feature, 1)
         ni = a2 + c1[i] - a1          # with i: both (shift 2) + i only (shift 1)
         nj = a2 + c1[j] - a1
         # neither (shift 0) + exactly one (shift 1) + both (shift 2)
         pop = (st.totals[0][None, :] - c0[i] - c0[j] + a0) + (c1[i] + c1[j] - 2 * a1) + a2
-        return pop, ni, nj, a2
+        return pop, ni, nj
 
     def triad_tables(self, i: np.ndarray, j: np.ndarray, r: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-stratum margins of "r among concepts with both inputs vs exactly one", strata
-        by activity: (concepts with an input, with r, with both inputs, with both and r),
-        each triples x strata."""
+        by activity: (concepts with an input, with r among them, with both inputs), each
+        triples x strata (only the total of "both and r" is tested, so it is not split)."""
         st = self.strata
-        t = st.block(and_counts(self.xt, st, i, j, r), 0)
-        b = st.block(and_counts(self.xt, st, i, j), 0)
         pr = st.block(and_counts(self.xt, st, i, r) + and_counts(self.xt, st, j, r), 0)
+        b = st.block(and_counts(self.xt, st, i, j), 0)
         c0 = st.block(self.per_feature, 0)
-        return c0[i] + c0[j] - b, pr - t, b, t
+        # r among concepts with an input: with (i, r) + with (j, r) - with (i, j, r)
+        t = st.block(and_counts(self.xt, st, i, j, r), 0)
+        return c0[i] + c0[j] - b, pr - t, b
+
+    def min_p_upper(self, ka: np.ndarray, kb: np.ndarray) -> np.ndarray:
+        """Smallest attainable upper-tail p of the activity-stratified test of features
+        ``ka``, ``kb`` (Tarone): every stratum at its largest overlap."""
+        st = self.strata
+        c0 = st.block(self.per_feature, 0)
+        a, b = c0[ka], c0[kb]
+        return np.exp(_log_hypergeom_pmf(np.minimum(a, b), st.totals[0][None, :], a, b)
+                      .sum(axis=1))
+
+
+def _log_hypergeom_pmf(x: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndarray
+                       ) -> np.ndarray:
+    """log P(H = x), H ~ Hypergeom(pop, ka, kb), elementwise (x inside the support)."""
+    x, pop, ka, kb = (np.asarray(v, dtype=np.float64) for v in (x, pop, ka, kb))
+    return (_log_binom(ka, x) + _log_binom(pop - ka, kb - x) - _log_binom(pop, kb))
 
 
 def _activity(x: sp.csc_array, cfg: StructureConfig) -> _Activity:
@@ -623,7 +640,7 @@ def _duals(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
     i, j, nij = cand.dual
     ni, nj = n[i], n[j]
     if act.stratified:
-        pop, si, sj, _ = act.pair_tables(i, j, rest=True)
+        pop, si, sj = act.pair_tables(i, j, rest=True)
         p = stratified_cdf(nij, pop, si, sj)
     else:
         # Tarone: the lower tail can be no smaller than P(S = max(0, ni + nj - N)).
@@ -641,7 +658,9 @@ def _dependencies(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
     c, par, ncp = cand.dep
     nc, npar = n[c], n[par]
     if act.stratified:
-        pop, sc, sp_, _ = act.pair_tables(c, par, rest=False)
+        ok = act.min_p_upper(par, c) <= cfg.alpha  # Tarone, on the stratified margins
+        c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
+        pop, sc, sp_ = act.pair_tables(c, par, rest=False)
         p = stratified_sf(ncp, pop, sp_, sc)
     else:
         ok = min_attainable_p(n_total, npar, nc) <= cfg.alpha
@@ -715,7 +734,7 @@ def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
     # within activity strata; (2) more common among both than any noisy OR of i and j
     # allows. A triad needs both: its p-value is the larger (intersection-union test).
     if act.stratified:
-        pop, k_r, both, _ = act.triad_tables(i, j, r)
+        pop, k_r, both = act.triad_tables(i, j, r)
         p_assoc = stratified_sf(nijr, pop, k_r, both)
     else:
         nxor = n[i] + n[j] - 2 * nij_k
