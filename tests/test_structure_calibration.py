@@ -20,8 +20,14 @@ from scipy.stats import hypergeom
 from ontochron.ontology import structure as S
 from ontochron.ontology.strata import activity_strata, stratified_cdf, stratified_sf
 from ontochron.ontology.structure import StructureConfig, detect_step
-from tests.structure_sim import NULL_REGIMES, PLANTED, Regime, noisy_or, null_codes, \
-    planted_hetero
+from tests.structure_sim import (
+    NULL_REGIMES,
+    PLANTED,
+    Regime,
+    noisy_or,
+    null_codes,
+    planted_hetero,
+)
 
 REPS = int(os.environ.get("ONTOCHRON_CALIBRATION_REPS", "8"))
 ALPHA = 0.05
