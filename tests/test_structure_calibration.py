@@ -124,11 +124,26 @@ def test_null_regimes_calibrated(reg):
     assert all(v <= allowed(REPS) for v in hits.values()), (reg.name, hits, allowed(REPS))
 
 
+# every test of the family keeps its p-value: the p-values themselves must be calibrated,
+# not only the ones the effect filters let through
+NO_FILTERS = {"dual_max_phi": -1e-6, "dep_confidence": 1e-6, "min_support": 1}
+
+
+@pytest.mark.parametrize("reg", [r for r in NULL_REGIMES if r.name != "sparse"],
+                         ids=[r.name for r in NULL_REGIMES if r.name != "sparse"])
+def test_null_pvalues_calibrated_without_effect_filters(reg):
+    hits = runs_with_false(reg, REPS, StructureConfig(alpha=ALPHA, **NO_FILTERS))
+    assert hits["dual"] <= allowed(REPS) and hits["dependency"] <= allowed(REPS), hits
+
+
 def test_unstratified_test_fails_on_heterogeneous_activity():
     """The suite can see the old failure: frequencies alone call activity a dependency."""
     reg = next(r for r in NULL_REGIMES if r.name == "heterogeneous")
     hits = runs_with_false(reg, REPS, StructureConfig(alpha=ALPHA, activity_strata=1))
     assert hits["dependency"] > allowed(REPS)
+    hits = runs_with_false(reg, REPS, StructureConfig(alpha=ALPHA, activity_strata=1,
+                                                      **NO_FILTERS))
+    assert hits["dependency"] == REPS
 
 
 # ------------------------------------------------------------------ power
