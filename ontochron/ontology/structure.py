@@ -755,8 +755,13 @@ def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
     else:
         nxor = n[i] + n[j] - 2 * nij_k
         p_assoc = _sf_varying_pop(nijr, nij_k + nxor, nir + njr - nijr, nij_k)
-    p_or = or_gate_p(nij_k, nijr, n[i] - nij_k, nir - nijr, n[j] - nij_k, njr - nijr)
-    p = np.maximum(p_assoc, p_or)
+    # p = max(p_assoc, p_or) > alpha already when p_assoc > alpha (never a discovery, and
+    # BH's q-values <= alpha do not depend on it): the OR test only runs on the others
+    p = p_assoc.copy()
+    run = np.flatnonzero(p_assoc <= cfg.alpha)
+    p[run] = np.maximum(p_assoc[run], or_gate_p(
+        nij_k[run], nijr[run], (n[i] - nij_k)[run], (nir - nijr)[run], (n[j] - nij_k)[run],
+        (njr - nijr)[run]))
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"i": i[sig], "j": j[sig], "r": r[sig], "p_r_ij": p_ij[sig], "p_r_i": p_i[sig],
