@@ -20,6 +20,8 @@ _STRUCTURE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--dep-confidence", "dep_confidence", float, "P(parent | child) for a dependency"),
     ("--stability-window", "stability_window", int, "checkpoints a feature must stay stable"),
     ("--max-triad-pairs", "max_triad_pairs", int, "cap on candidate pairs for triads"),
+    ("--activity-strata", "activity_strata", int,
+     "concept-activity strata of the structure tests (1: feature frequencies only)"),
 )
 
 
