@@ -694,7 +694,7 @@ def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only:
     from scipy.special import bdtr, bdtrc
 
     nij, nijr, n_i_only, r_i_only, n_j_only, r_j_only = (
-        np.asarray(v, dtype=np.float64)
+        np.asarray(v, dtype=np.int64)  # counts: scipy's binomial functions want integers
         for v in (nij, nijr, n_i_only, r_i_only, n_j_only, r_j_only))
     g = _OR_GRID
     lo, hi = g[:-1], g[1:]
@@ -705,7 +705,7 @@ def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only:
         fb = bdtr(r_j_only[sl, None], n_j_only[sl, None], lo[None, :])
         rate = 1.0 - (1.0 - hi[:, None]) * (1.0 - hi[None, :])  # OR rate at the high corner
         k = nijr[sl, None, None]
-        tail = np.where(k <= 0, 1.0, bdtrc(k - 1.0, nij[sl, None, None], rate[None]))
+        tail = np.where(k <= 0, 1.0, bdtrc(k - 1, nij[sl, None, None], rate[None]))
         u = (fa[:, :, None] * fb[:, None, :] * tail).max(axis=(1, 2))
         with np.errstate(divide="ignore"):
             ln = -np.log(np.maximum(u, 1e-300))
