@@ -65,7 +65,7 @@ def bound_seconds(stack: CodeStack, structure: bool) -> float:
 def run(n_features: int, n_concepts: int, n_steps: int, density: float, drift: float,
         structure: bool, device: str, out: str | None, progress: bool,
         data: str = "drifting", structure_at: str = "all",
-        connection_null: str = "bicm", bound: bool = True) -> None:
+        connection_null: str = "auto", bound: bool = True) -> None:
     t0 = time.perf_counter()
     stack = make_stack(data, n_features, n_concepts, n_steps, density, drift)
     gen = time.perf_counter() - t0
@@ -116,7 +116,8 @@ def main() -> None:
                         "generator of bench_vs_reptimeline.py")
     p.add_argument("--structure-at", choices=("all", "last"), default="all",
                    help="structure at every checkpoint or at the last one only")
-    p.add_argument("--connection-null", choices=("bicm", "hypergeometric"), default="bicm")
+    p.add_argument("--connection-null", choices=("auto", "bicm", "cbicm", "hypergeometric"),
+                   default="auto")
     p.add_argument("--no-bound", action="store_true",
                    help="skip the bound (the X X^T and X^T X products of every checkpoint)")
     args = p.parse_args()

@@ -16,12 +16,15 @@ NAN = float("nan")
 FEATURES = [[0, 1, 2], [3, 4, 0, 2], [3, 5, 6], [5, 3, 7]]
 # Cosine to the predecessor on the lineage (NaN where the lineage starts) and to its first
 # direction (1 where it starts), aligned with FEATURES.
-COS_PREV = [[NAN, NAN, NAN], [NAN, NAN, 0.9, 0.8], [0.95, NAN, NAN], [0.85, 0.97, NAN]]
-COS_FIRST = [[1.0, 1.0, 1.0], [1.0, 1.0, 0.9, 0.8], [0.95, 1.0, 1.0], [0.85, 0.93, 1.0]]
+COS_PREV = [[NAN, NAN, NAN], [NAN, NAN, 0.9, 0.8], [0.95, NAN, NAN], [0.95, 0.97, NAN]]
+COS_FIRST = [[1.0, 1.0, 1.0], [1.0, 1.0, 0.9, 0.8], [0.95, 1.0, 1.0], [0.95, 0.93, 1.0]]
+# Link threshold of the pair ending at each later checkpoint: at step 30 lineage 3's cosine to
+# its first direction (0.93) is below it (0.94), so lineage 3 has turned there.
+THRESHOLDS = {10: 0.42, 20: 0.42, 30: 0.94}
 # step 10: lineage 1 splits into 3 and 4; step 20: 0 and 2 merge into 5, 4 dies, 6 is born;
 # step 30: 6 dies, 7 is born. Lineage 1 (split), 0 and 2 (merged) end; 3 and 5 live on.
+# Lineages 0, 1, 2 are the initial ones (the first checkpoint has no births).
 EVENTS = [
-    ("birth", 0, None, 0, None), ("birth", 0, None, 1, None), ("birth", 0, None, 2, None),
     ("split", 10, 1, 3, 0.61), ("split", 10, 1, 4, 0.55),
     ("merge", 20, 0, 5, 0.7), ("merge", 20, 2, 5, 0.65),
     ("death", 20, 4, None, None), ("birth", 20, None, 6, None),
@@ -39,8 +42,10 @@ def hand_lineage(k: int = 4) -> Lineage:
     events = [LineageEvent(kind, step, src, tgt, cos) for kind, step, src, tgt, cos in EVENTS
               if step <= steps[-1]]
     return Lineage(steps, feats, [np.array(c) for c in COS_PREV[:k]],
-                   [np.array(c) for c in COS_FIRST[:k]], events, 0.42,
-                   {"kind": "random", "alpha": 0.001}, n)
+                   [np.array(c) for c in COS_FIRST[:k]], events,
+                   max(THRESHOLDS[s] for s in STEPS[1:k]),
+                   {"kind": "random", "alpha": 0.001,
+                    "pairs": [{"step": s, "threshold": THRESHOLDS[s]} for s in STEPS[1:k]]}, n)
 
 
 #: Concepts (of N_CONCEPTS) that have lineage 3 on at steps 10, 20, 30: it forms gradually

@@ -194,3 +194,66 @@ def write_gemmascope(folder: Path, W_dec: np.ndarray, **override) -> Path:
 
 WRITERS = {"saelens": write_saelens, "sparsify": write_sparsify,
            "dictionary_learning": write_dictionary_learning, "gemmascope": write_gemmascope}
+
+
+@dataclass
+class WarmStart:
+    """A warm-started run (latent i keeps its identity, rows not shuffled) with chain traps:
+    ``traps[t]`` lists (c, r) where, between checkpoints t and t+1, latent c barely moves (self
+    cosine 0.98) while latent r, re-purposed, lands next to c's old direction (cosine 0.8)
+    and r's old direction is next to c's new one (0.6): two weaker links (0.8 + 0.6) that
+    outscore the one strong link (0.98) in a maximum-total-cosine assignment."""
+
+    decoders: list[np.ndarray] = field(default_factory=list)
+    traps: list[list[tuple[int, int]]] = field(default_factory=list)
+
+
+def warm_started(d: int = 128, n: int = 120, steps: int = 5, n_traps: int = 4,
+                 seed: int = 0, move: float = 0.98) -> WarmStart:
+    """Decoders of a warm-started run: every latent drifts at cosine ``move`` to 0.995 per
+    step except the planted chain traps (see :class:`WarmStart`)."""
+    rng = np.random.default_rng(seed)
+    cur = _unit(rng.standard_normal((n, d)))
+    out = WarmStart()
+    pending: list[tuple[int, int, np.ndarray]] = []  # (c, r, basis) set up at this step
+    out.decoders.append(cur.copy())
+    for t in range(1, steps + 1):
+        nxt = np.stack([_drift(v, rng.uniform(move, 0.995), rng) for v in cur])
+        for c, r, e in pending:  # the trap's second step: c barely moves, r lands near c
+            x = cur[c]
+            nxt[c] = _unit(0.98 * x + 0.199 * e[0])
+            nxt[r] = _unit(0.8 * x + 0.6 * e[1])
+        out.traps.append([(c, r) for c, r, _ in pending])  # pair (t - 1, t)
+        busy = {i for c, r, _ in pending for i in (c, r)}
+        pending = []
+        if t < steps:  # set up traps for the next step: r moves next to c's future direction
+            free = np.array([i for i in rng.permutation(n).tolist() if i not in busy])
+            for c, r in free[:2 * n_traps].reshape(-1, 2).tolist():
+                x = nxt[c]
+                q, _ = np.linalg.qr(np.column_stack([x, rng.standard_normal((d, 3))]))
+                e = q[:, 1:].T  # three unit directions orthogonal to x
+                nxt[r] = _unit(0.5 * x + 0.55 * e[0] - 0.5 * e[1] + 0.444 * e[2])
+                pending.append((c, r, e))
+        out.decoders.append(nxt)
+        cur = nxt
+    return out
+
+
+def broken_identities(lin, decoders: list[np.ndarray], self_cos: float = 0.9) -> list[tuple]:
+    """Issue 18's warm-start bar on a built lineage: every latent whose decoder row barely
+    moved between consecutive checkpoints (cosine with itself >= ``self_cos``) continues its
+    own lineage at the same index, and no split or merge links another latent to it there.
+    Returns the violations as (step, index, why); empty when the bar holds."""
+    bad: list[tuple] = []
+    for t in range(1, len(decoders)):
+        A, B = _unit(np.asarray(decoders[t - 1], float)), _unit(np.asarray(decoders[t], float))
+        step = int(lin.steps[t])
+        touched = {x for e in lin.events if e.step == step and e.kind in ("split", "merge")
+                   for x in (e.source, e.target)}
+        for i in np.nonzero(np.einsum("ij,ij->i", A, B) >= self_cos)[0].tolist():
+            f = int(lin.features[t][i])
+            if f != int(lin.features[t - 1][i]) or not np.isfinite(lin.cos_prev[t][i]):
+                bad.append((step, i, "not a continue of itself"))
+            elif f in touched:
+                bad.append((step, i, "another latent linked to it"))
+    return bad

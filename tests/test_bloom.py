@@ -98,7 +98,7 @@ def test_search_phrases_pass_the_neo4j_grammar(tmp_path):
 
 #: The lineage phrases run on the hand-built lineage of tests/lineage_data.py (steps 0..30).
 LINEAGE_SAMPLE = {"from": 0, "to": 30, "feature": 3, "other_run": "fixed"}
-LINEAGE_PHRASES = {"feature_ancestry", "feature_drift", "splits_merges_between",
+LINEAGE_PHRASES = {"feature_ancestry", "feature_drift", "splits_merges_between", "turned_features",
                    "shared_features"}
 
 

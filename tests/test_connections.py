@@ -107,9 +107,14 @@ def test_connection_tests_against_brute_force_bh(alpha, min_shared, seed):
     d = codes.toarray().astype(int)
     pairs = [(i, j) for n, i in enumerate(rows) for j in rows[n + 1:]]
     s = np.array([d[i] @ d[j] for i, j in pairs])
-    p = hypergeom.sf(s - 1, 80, k[[i for i, _ in pairs]], k[[j for _, j in pairs]])
+    ka, kb = k[[i for i, _ in pairs]], k[[j for _, j in pairs]]
+    p = hypergeom.sf(s - 1, 80, ka, kb)
+    if min_shared > 1:  # select the pairs sharing >= min_shared, then BH over them only
+        sel = np.flatnonzero(s >= min_shared)
+        pairs, s = [pairs[n] for n in sel], s[sel]
+        p = p[sel] / hypergeom.sf(min_shared - 1, 80, ka[sel], kb[sel])
     q = false_discovery_control(p, method="bh")
-    ok = (q <= alpha) & (s >= min_shared)
+    ok = q <= alpha
     ref = {pairs[n]: (s[n], p[n], q[n]) for n in np.flatnonzero(ok)}
     got = {(int(a), int(b)): (sh, pv, qv) for a, b, sh, pv, qv in
            zip(res["a"], res["b"], res["shared"], res["p_value"], res["q_value"], strict=True)}
@@ -205,7 +210,11 @@ def test_connection_intervals_and_events():
 def test_absent_concept_breaks_connection():
     code = np.zeros(30, dtype=int)
     code[:6] = 1
-    filler = np.eye(30, dtype=int)[10:14]
+    # the fillers cover features 10-29, so all 30 are in the population (never-on features
+    # are not: under them A and B's 6 of 6 would not pass)
+    filler = np.zeros((4, 30), dtype=int)
+    for i in range(4):
+        filler[i, 10 + 5 * i:15 + 5 * i] = 1
     frames = [(0, ["A", "B", "F0", "F1", "F2", "F3"], np.vstack([code, code, filler])),
               (5, ["A", "F0", "F1", "F2", "F3"], np.vstack([code, filler])),
               (9, ["A", "B", "F0", "F1", "F2", "F3"], np.vstack([code, code, filler]))]

@@ -62,16 +62,19 @@ def test_feature_nodes_carry_the_lineage(graph_store):
         assert (p["first_step"], p["last_step"]) == (present[0], present[-1])
     # how each lineage began and ended, and when it was first missing
     got = {f: (p["origin"], p.get("fate"), p.get("end_step")) for f, p in feats.items()}
-    assert got == {0: ("birth", "merge", 20), 1: ("birth", "split", 10),
-                   2: ("birth", "merge", 20), 3: ("split", None, None),
+    assert got == {0: ("initial", "merge", 20), 1: ("initial", "split", 10),
+                   2: ("initial", "merge", 20), 3: ("split", None, None),
                    4: ("split", "death", 20), 5: ("merge", None, None),
                    6: ("birth", "death", 30), 7: ("birth", None, None)}
     run = graph_store.run("MATCH (r:Run) WHERE r.run_id = 'lin' RETURN r.lineage AS l, "
                           "r.n_features AS n")[0]
     summary = json.loads(run["l"])
     assert run["n"] == N_LINEAGES and summary["lineages"] == N_LINEAGES
-    assert summary["threshold"] == 0.42 and summary["null"]["kind"] == "random"
-    assert summary["counts"] == {"birth": 5, "death": 2, "split": 2, "merge": 2, "continue": 5}
+    assert summary["threshold"] == 0.94 and summary["null"]["kind"] == "random"
+    assert summary["counts"] == {"birth": 2, "death": 2, "split": 2, "merge": 2, "continue": 5}
+    assert (summary["initial"], summary["dead"], summary["turned"]) == (3, 0, 1)
+    assert all(p["dead"] is False for p in feats.values())
+    assert {f: p.get("turned_step") for f, p in feats.items() if p["turned"]} == {3: 30}
 
 
 def test_split_merge_relationships_and_events(graph_store):

@@ -195,9 +195,51 @@ def test_phase_rule_edge_cases():
     steady = np.arange(10, dtype=float)  # constant slope: MAD 0, nothing above the median
     assert not transition_mask(steady)[0].any()
     jump = steady.copy()
-    jump[6:] += 10  # MAD 0 and one bigger jump: infinite score, still a transition
+    jump[6:] += 10  # MAD 0 and one bigger jump: the spread floor keeps its score finite
     mask, _, score = transition_mask(jump)
-    assert np.flatnonzero(mask).tolist() == [5] and np.isinf(score[5])
+    assert np.flatnonzero(mask).tolist() == [5] and np.isfinite(score).all()
+    mask, _, score = transition_mask(jump, resolution=2.0)  # floor 2: z = (11 - 1) / 2
+    assert np.flatnonzero(mask).tolist() == [5] and score[5] == pytest.approx(5.0)
+    one_step = np.r_[np.zeros(5), np.ones(5)]  # flat but for one change of one resolution
+    assert not transition_mask(one_step, resolution=1.0)[0].any()
+    assert np.flatnonzero(transition_mask(one_step)[0]).tolist() == [4]  # no resolution given
+    assert not transition_mask(one_step, min_delta=0.0)[0].any()  # 0 floor: z = inf, no event
+
+
+def test_one_bit_flip_is_no_phase_transition():
+    """Issue 19: the same 500 x 64 code at 10 checkpoints with one bit flipped from step 600
+    on moves every curve by one resolution step, with zero spread otherwise: no transition
+    (it gave 4 with z = inf). Flipping 400 bits at the same step is one, with a finite z."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((500, 64)) < 0.1).astype(np.int8)
+    names = [f"c{i}" for i in range(500)]
+
+    def run(n_flips: int) -> list[dict]:
+        Y = X.copy()
+        rows, cols = np.unravel_index(rng.choice(X.size, n_flips, replace=False), X.shape)
+        Y[rows, cols] = 1 - Y[rows, cols]
+        frames = [(s, names, Y if s >= 600 else X) for s in range(0, 1000, 100)]
+        ont = analyze(stack_from_dense(frames), NO_EXTRA, progress=False)
+        m = ont.events.kind == "phase_transition"
+        return [{**json.loads(d), "step": int(s)}
+                for d, s in zip(ont.events.detail[m], ont.events.step[m], strict=True)]
+
+    assert run(1) == []
+    found = run(400)
+    assert found and {e["step"] for e in found} <= {600, 700}
+    assert all(math.isfinite(e["z"]) for e in found)
+
+
+def test_curve_resolution():
+    """One bit of one concept: 1 / (n x F) of the active fraction, one concept of churn and
+    utilization, at most H(1 / n) / F of the mean entropy; the fewest present concepts count."""
+    from ontochron.ontology.curves import curve_resolution
+
+    res = curve_resolution(np.array([600, 500, 0, 700]), 64)
+    assert res["active_fraction"] == pytest.approx(1 / (500 * 64))
+    assert res["churn"] == res["utilization"] == pytest.approx(1 / 500)
+    assert res["entropy"] == pytest.approx(
+        -(np.log2(1 / 500) / 500 + (499 / 500) * np.log2(499 / 500)) / 64)
 
 
 def test_analyze_phase_events_and_churn_convention():

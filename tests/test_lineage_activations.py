@@ -251,9 +251,11 @@ def test_constant_columns_are_never_linked():
     B[:, :2] = True  # always on
     lin = activation_lineage(_stack([A, B]))
     pair = lin.null["pairs"][0]
-    assert pair["constant_a"] == 1 and pair["constant_b"] == 2
+    # never on: a dead feature (marked dead, no death); always on: constant, never linked
+    assert pair["dead_a"] == 1 and pair["constant_a"] == 0 and pair["constant_b"] == 2
+    assert lin.dead_mask(0)[0] and not lin.dead_mask(1).any()
     pred = _predicted(lin)[0]
-    assert 0 in pred["death"] and {0, 1} <= pred["birth"]
+    assert 0 not in pred["death"] and {0, 1} <= pred["birth"]
 
 
 @pytest.fixture(scope="module")

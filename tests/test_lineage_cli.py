@@ -42,14 +42,14 @@ def test_lineage_cli_file_contract(run_dir, tmp_path, capsys):
     assert kinds == {"birth", "death", "split", "merge"}
     for kind, step, src, tgt in events:
         assert (src == "") == (kind == "birth") and (tgt == "") == (kind == "death")
-        if kind == "birth" and step == "0":
-            assert int(tgt) < p.decoders[0].shape[0]
+        assert step != "0"  # the first checkpoint's latents are initial, not births
     header, drift = csv_rows(out / "drift.csv")
-    assert header == ["step", "feature", "index", "cos_prev", "cos_first"]
+    assert header == ["step", "feature", "index", "cos_prev", "cos_first", "turned"]
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["counts"]) == {"birth", "death", "split", "merge", "continue"}
     for kind in ("birth", "death", "split", "merge"):
         assert summary["counts"][kind] == sum(r[0] == kind for r in events)
+    assert summary["initial"] == p.decoders[0].shape[0]
     assert summary["steps"] == [0, 500, 1000, 1500]
     assert summary["null"]["kind"] == "both" and 0 < summary["threshold"] < 1
     assert summary["split_events"] == 9 and summary["merge_events"] == 9  # 3 per step

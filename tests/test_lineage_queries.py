@@ -74,7 +74,7 @@ def _check_lineage_queries(store, run: str) -> None:
     assert _rows(anc, ["ancestor", "depth", "fate", "end_step"]) == [(0, 1, "merge", 20),
                                                                       (2, 1, "merge", 20)]
     anc3 = run_query(store, "feature_ancestry", run_id=run, feature=3)
-    assert _rows(anc3, ["ancestor", "depth", "origin"]) == [(1, 1, "birth")]
+    assert _rows(anc3, ["ancestor", "depth", "origin"]) == [(1, 1, "initial")]
     assert len(run_query(store, "feature_ancestry", run_id=run, feature=7)) == 0
     assert len(run_query(store, "feature_ancestry", run_id=run, feature=3, max_depth=0)) == 0
 

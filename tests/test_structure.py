@@ -8,12 +8,13 @@ from itertools import combinations, permutations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.stats import false_discovery_control, fisher_exact, hypergeom
+from scipy.stats import binom, false_discovery_control, fisher_exact, hypergeom
 
 from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.ontology import structure as S
 from ontochron.ontology.intervals import OPEN
 from ontochron.ontology.stats import bh_qvalues
+from ontochron.ontology.strata import activity_strata
 from ontochron.ontology.structure import StructureConfig, detect_step, structure_over_time
 
 # ------------------------------------------------------------------ generators
@@ -59,18 +60,54 @@ def column_permuted(x: np.ndarray, seed: int) -> np.ndarray:
     return np.stack([rng.permutation(col) for col in x.T], axis=1)
 
 
+def strat_tail(obs: int, tables: list[tuple[int, int, int]], lower: bool = False) -> float:
+    """Reference tail of a sum of independent hypergeometrics (pop, successes, draws), by
+    convolving scipy's pmfs."""
+    pmf = np.array([1.0])
+    for pop, ka, kb in tables:
+        pmf = np.convolve(pmf, hypergeom.pmf(np.arange(min(ka, kb) + 1), pop, ka, kb))
+    return float(min(1.0, pmf[:obs + 1].sum() if lower else pmf[obs:].sum()))
+
+
+def tables(groups: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[tuple[int, int, int]]:
+    """(stratum size, count of a, count of b) for every stratum label in ``groups``."""
+    return [(int((groups == g).sum()), int(a[groups == g].sum()), int(b[groups == g].sum()))
+            for g in np.unique(groups)]
+
+
+def or_reference(nij: int, nijr: int, n_io: int, r_io: int, n_jo: int, r_jo: int) -> float:
+    """The noisy-OR p-value with scipy's binomial laws, one grid cell at a time: the largest
+    P(r_io or fewer) P(r_jo or fewer) P(nijr or more at the OR rate) over cells (low
+    corner for the single-input tails, high corner for the OR rate), Fisher-combined."""
+    g = (np.arange(65) / 64.0) ** 2
+    best = 0.0
+    for ka in range(64):
+        fa = binom.cdf(r_io, n_io, g[ka])
+        for kb in range(64):
+            rate = 1 - (1 - g[ka + 1]) * (1 - g[kb + 1])
+            best = max(best, fa * binom.cdf(r_jo, n_jo, g[kb]) * binom.sf(nijr - 1, nij, rate))
+    ln = -np.log(max(best, 1e-300))
+    return float(min(1.0, best * (1 + ln + ln * ln / 2)))
+
+
 def brute_force(x: np.ndarray, cfg: StructureConfig) -> dict[str, set]:
-    """Reference: every test of every family with scipy, filter, then BH on the full family."""
+    """Reference: every test of every family with scipy, filter, then BH on the full family.
+    Strata: duals by rest score, dependencies and triads by activity (docs/structure.md)."""
     n_tot, f = x.shape
     cnt = x.sum(0)
     feats = [k for k in range(f) if cfg.min_support <= cnt[k] < n_tot]
+    k_act = x[:, feats].sum(1)
+    edges = activity_strata(k_act, cfg.activity_strata).edges
+    g_act = np.searchsorted(edges, k_act, "right")
     out: dict[str, set] = {}
     # duals
     keys, ps = [], []
     for i, j in combinations(feats, 2):
         nij = int((x[:, i] & x[:, j]).sum())
         phi = S.phi_coefficient(nij, cnt[i], cnt[j], n_tot)
-        p = hypergeom.cdf(nij, n_tot, cnt[i], cnt[j]) if phi <= cfg.dual_max_phi + 1e-9 else 1
+        g = np.searchsorted(edges, k_act - x[:, i] - x[:, j], "right")
+        p = (strat_tail(nij, tables(g, x[:, i], x[:, j]), lower=True)
+             if phi <= cfg.dual_max_phi + 1e-9 else 1)
         keys.append((i, j))
         ps.append(p)
     q = false_discovery_control(np.array(ps)) if ps else np.array([])
@@ -80,7 +117,7 @@ def brute_force(x: np.ndarray, cfg: StructureConfig) -> dict[str, set]:
         ncp = int((x[:, c] & x[:, p_]).sum())
         ok = ncp >= cfg.min_support and ncp / cnt[c] >= cfg.dep_confidence - 1e-9
         keys.append((c, p_))
-        ps.append(hypergeom.sf(ncp - 1, n_tot, cnt[p_], cnt[c]) if ok else 1.0)
+        ps.append(strat_tail(ncp, tables(g_act, x[:, p_], x[:, c])) if ok else 1.0)
     q = false_discovery_control(np.array(ps)) if ps else np.array([])
     out["dependency"] = {k for k, qq in zip(keys, q, strict=True) if qq <= cfg.alpha}
     keys, ps = [], []
@@ -100,9 +137,12 @@ def brute_force(x: np.ndarray, cfg: StructureConfig) -> dict[str, set]:
                   and p_i < cfg.triad_max_p_single and p_j < cfg.triad_max_p_single
                   and nijr / nij - max(p_i, p_j) >= cfg.triad_min_interaction - 1e-9)
             if ok:
-                nxr = int((one & x[:, r]).sum())
-                table = [[nijr, nij - nijr], [nxr, int(one.sum()) - nxr]]
-                ps.append(fisher_exact(table, alternative="greater").pvalue)
+                inp = both | one
+                assoc = strat_tail(nijr, tables(g_act[inp], x[inp, r], both[inp]))
+                io, jo = x[:, i] & ~x[:, j], x[:, j] & ~x[:, i]
+                p_or = or_reference(nij, nijr, int(io.sum()), int((io & x[:, r]).sum()),
+                                    int(jo.sum()), int((jo & x[:, r]).sum()))
+                ps.append(max(assoc, p_or))
             else:
                 ps.append(1.0)
     q = false_discovery_control(np.array(ps)) if ps else np.array([])
@@ -147,7 +187,7 @@ def test_dual_hand_case():
     x[0:6, 0] = True
     x[6:11, 1] = True
     x[[0, 6, 11], 2] = True
-    res = detect_step(sp.csr_array(x), StructureConfig(alpha=0.05))
+    res = detect_step(sp.csr_array(x), StructureConfig(alpha=0.05, activity_strata=1))
     # phi = (12*0 - 6*5) / sqrt(6*5*6*7)
     phi = -30 / np.sqrt(6 * 5 * 6 * 7)
     p = fisher_exact([[0, 6], [5, 1]], alternative="less").pvalue
@@ -165,7 +205,7 @@ def test_dependency_hand_case():
     x[0:5, 0] = True
     x[[0, 1, 2, 3, 4, 5, 10], 1] = True
     x[[3, 7, 8, 9], 2] = True
-    res = detect_step(sp.csr_array(x), StructureConfig())
+    res = detect_step(sp.csr_array(x), StructureConfig(activity_strata=1))
     p = fisher_exact([[5, 0], [2, 9]], alternative="greater").pvalue
     assert res.n_tests["dependency"] == 6
     assert found(res)["dependency"] == {(0, 1)}
@@ -176,26 +216,42 @@ def test_dependency_hand_case():
 
 
 def test_triad_hand_case():
-    # i on 0-9, j on 5-14: both on 5-9 (5 concepts), exactly one on 0-4, 10-14.
-    # r on 5-9 (all of "both") and 0, 14 (two of "exactly one"), plus 20.
+    # i on 0-39, j on 20-59: both on 20-39 (20 concepts), exactly one on 0-19, 40-59.
+    # r on 20-39 (all of "both", none of "exactly one") and 70.
+    n = 80
+    x = np.zeros((n, 3), dtype=bool)
+    x[0:40, 0] = True
+    x[20:60, 1] = True
+    x[list(range(20, 40)) + [70], 2] = True
+    cfg = StructureConfig(min_support=3, activity_strata=1)
+    res = detect_step(sp.csr_array(x), cfg)
+    t = res.triads
+    assert found(res)["triad"] == {(0, 1, 2)}
+    assoc = fisher_exact([[20, 0], [0, 40]], alternative="greater").pvalue
+    p_or = or_reference(20, 20, 20, 0, 20, 0)
+    assert res.n_tests["triad"] == 3
+    assert t["p_r_ij"][0] == 1.0
+    assert t["p_r_i"][0] == pytest.approx(0.5)
+    assert t["p_r_j"][0] == pytest.approx(0.5)
+    assert t["interaction"][0] == pytest.approx(0.5)
+    assert t["p"][0] == pytest.approx(max(assoc, p_or), rel=1e-9)
+    assert p_or > assoc  # here the OR alternative is the harder one to exclude
+    assert t["q"][0] == pytest.approx(3 * t["p"][0], rel=1e-9)
+    assert t["support"][0] == 20
+
+
+def test_few_concepts_cannot_tell_and_from_noisy_or():
+    # 5 concepts with both inputs, all with r; 1 of 5 with one input has r. Fisher's
+    # "both vs exactly one" test is significant (p = 0.007, the old triad test), but a
+    # noisy OR with single-input rates near the observed 1 in 5 gives r to all 5 too easily.
     n = 30
     x = np.zeros((n, 3), dtype=bool)
     x[0:10, 0] = True
     x[5:15, 1] = True
     x[[5, 6, 7, 8, 9, 0, 14, 20], 2] = True
-    cfg = StructureConfig(min_support=3)
-    res = detect_step(sp.csr_array(x), cfg)
-    t = res.triads
-    assert found(res)["triad"] == {(0, 1, 2)}
-    p = fisher_exact([[5, 0], [2, 8]], alternative="greater").pvalue
-    assert res.n_tests["triad"] == 3
-    assert t["p_r_ij"][0] == 1.0
-    assert t["p_r_i"][0] == pytest.approx(6 / 10)
-    assert t["p_r_j"][0] == pytest.approx(6 / 10)
-    assert t["interaction"][0] == pytest.approx(0.4)
-    assert t["p"][0] == pytest.approx(p, rel=1e-9)
-    assert t["q"][0] == pytest.approx(3 * p, rel=1e-9)
-    assert t["support"][0] == 5
+    res = detect_step(sp.csr_array(x), StructureConfig(min_support=3, activity_strata=1))
+    assert fisher_exact([[5, 0], [2, 8]], alternative="greater").pvalue * 3 < 0.05
+    assert found(res)["triad"] == set()
 
 
 def test_constant_and_rare_features_not_tested():

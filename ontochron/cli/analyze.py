@@ -20,6 +20,8 @@ _STRUCTURE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--dep-confidence", "dep_confidence", float, "P(parent | child) for a dependency"),
     ("--stability-window", "stability_window", int, "checkpoints a feature must stay stable"),
     ("--max-triad-pairs", "max_triad_pairs", int, "cap on candidate pairs for triads"),
+    ("--activity-strata", "activity_strata", int,
+     "concept-activity strata of the structure tests (1: feature frequencies only)"),
 )
 
 
@@ -65,12 +67,15 @@ def add_threshold_arguments(p: argparse.ArgumentParser) -> None:
     """The detection thresholds and switches of native mode (shared by ``analyze`` and
     ``ingest``); :func:`ontology_config` turns them into an OntologyConfig."""
     p.add_argument("--alpha", type=float, default=0.05, help="BH level of connections")
-    p.add_argument("--connection-null", choices=("auto", "bicm", "fdsm", "hypergeometric"),
+    p.add_argument("--connection-null",
+                   choices=("auto", "bicm", "cbicm", "fdsm", "hypergeometric"),
                    default="auto",
-                   help="null law of shared features: auto (fdsm on small checkpoints, else "
-                        "bicm), bicm (keeps code sizes and feature popularity in "
-                        "expectation), fdsm (keeps them exactly; curveball samples) or "
-                        "hypergeometric (every feature equally likely)")
+                   help="null law of shared features: auto (by cost: fdsm where affordable, "
+                        "else cbicm on dense codes, else bicm), bicm (keeps code sizes and "
+                        "feature popularity in expectation), cbicm (bicm given each "
+                        "concept's exact code size), fdsm (keeps both exactly; curveball "
+                        "samples) or hypergeometric (every feature on somewhere equally "
+                        "likely)")
     p.add_argument("--null-samples", type=int, default=None, metavar="N",
                    help="curveball samples per checkpoint of the fdsm null (default 2000; "
                         "its p-values are at least 1/(N+1))")

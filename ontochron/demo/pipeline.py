@@ -495,9 +495,6 @@ def _write_demo_json(result: DemoResult, opts: DemoOptions) -> Path:
     return path
 
 
-# The demo's codes are 32 dense bits (each on in 20-55% of ~200 concepts). There the
-# default BiCM connection null, which discounts popular features, finds no pair above
-# chance at alpha = 0.05 (its smallest p is about 1e-3 against ~22,000 tests), so the demo
-# shows connections under the hypergeometric null and says so; wide sparse codes (SAEs)
-# are what the BiCM default is for (docs/definitions.md, "Connections").
-DEMO_CONFIG = OntologyConfig(connection_null="hypergeometric")
+# The defaults: on the demo's 32 dense bits "auto" takes the size-conditioned BiCM, which
+# has power on dense codes (docs/definitions.md, "Choosing the connection null").
+DEMO_CONFIG = OntologyConfig()

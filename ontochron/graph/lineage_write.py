@@ -27,13 +27,12 @@ LINEAGE_RELS: dict[str, str] = {"split": "SPLITS_INTO", "merge": "MERGES_INTO"}
 LIST_PROPS = ("activation_rate", "dict_index", "drift_prev", "drift_first")
 #: Feature properties written from a lineage (null, i.e. absent, for a fixed dictionary).
 LINEAGE_FEATURE_PROPS = ("dict_index", "drift_prev", "drift_first", "first_step", "last_step",
-                         "end_step", "origin", "fate")
+                         "end_step", "origin", "fate", "dead", "turned", "turned_step")
 
 
 def is_identity(lin: Lineage) -> bool:
-    """True for a fixed dictionary's lineage (feature == index everywhere, no event but the
-    first step's births, every cosine 1): it adds nothing to the graph."""
-    steps = np.asarray(lin.steps, dtype=np.int64)
+    """True for a fixed dictionary's lineage (feature == index everywhere, no event, no dead
+    latent, every cosine 1): it adds nothing to the graph."""
     n = int(lin.n_lineages)
     for t, feats in enumerate(lin.features):
         f = np.asarray(feats)
@@ -41,9 +40,10 @@ def is_identity(lin: Lineage) -> bool:
             return False
         prev, first = np.asarray(lin.cos_prev[t]), np.asarray(lin.cos_first[t])
         if np.any(first != 1.0) or (t == 0 and not np.all(np.isnan(prev))) or (
-                t > 0 and np.any(prev != 1.0)):
+                t > 0 and np.any(prev != 1.0)) or lin.dead_mask(t).any():
             return False
-    return all(e.kind == "birth" and e.step == int(steps[0]) for e in lin.events)
+    # a lineage written before the first checkpoint stopped counting as births has them
+    return all(e.kind == "birth" and e.step == int(lin.steps[0]) for e in lin.events)
 
 
 def check_lineage(lin: Lineage, steps: np.ndarray, n_features: int) -> None:
@@ -77,9 +77,11 @@ def _cosines(values: np.ndarray) -> np.ndarray:
 def feature_columns(lin: Lineage) -> dict[str, list[Any]]:
     """Per-lineage properties, one list entry per lineage (Feature.index order):
     ``dict_index``/``drift_prev``/``drift_first`` lists aligned with the steps, the first and
-    last step present, the step at which it is first missing (``end_step``), and how it
-    started (``origin``: birth / split / merge) and ended (``fate``: death / split / merge,
-    null while present at the last checkpoint)."""
+    last step present, the step at which it is first missing (``end_step``), how it
+    started (``origin``: initial / birth / split / merge / dead) and ended (``fate``: death /
+    split / merge, null while present at the last checkpoint and for a dead lineage),
+    ``dead`` (a lineage of dead latents), ``turned`` and ``turned_step`` (the first step at
+    which its cosine to its first direction fell below the link threshold)."""
     steps = np.asarray(lin.steps, dtype=np.int64)
     n, n_steps = int(lin.n_lineages), steps.size
     index = lin.index_matrix()
@@ -93,24 +95,33 @@ def feature_columns(lin: Lineage) -> dict[str, list[Any]]:
     seen = present.any(axis=1)
     first_t = present.argmax(axis=1)
     last_t = n_steps - 1 - present[:, ::-1].argmax(axis=1)
+    dead = np.zeros(n, dtype=bool)
+    dead[lin.dead_lineages()] = True
     origin: list[str | None] = [None] * n
+    for i in np.flatnonzero(seen & (first_t == 0)).tolist():
+        origin[i] = "initial"
     fate: list[str | None] = [None] * n
     for e in lin.events:  # one pass over the events
         if e.target is not None and e.kind in ("birth", "split", "merge"):
             origin[int(e.target)] = e.kind
         if e.source is not None and e.kind in ("death", "split", "merge"):
             fate[int(e.source)] = e.kind
+    for i in np.flatnonzero(dead).tolist():
+        origin[i] = "dead"
     end = [int(steps[t + 1]) if s and t + 1 < n_steps else None
            for s, t in zip(seen.tolist(), last_t.tolist(), strict=True)]
+    turned = lin.turned_lineages()
     return {
+        "dead": dead.tolist(), "turned": [i in turned for i in range(n)],
+        "turned_step": [turned.get(i) for i in range(n)],
         "dict_index": index.tolist(), "drift_prev": prev.tolist(), "drift_first": first.tolist(),
         "first_step": [int(steps[t]) if s else None
                        for s, t in zip(seen.tolist(), first_t.tolist(), strict=True)],
         "last_step": [int(steps[t]) if s else None
                       for s, t in zip(seen.tolist(), last_t.tolist(), strict=True)],
         "end_step": end, "origin": origin,
-        "fate": [f if f is not None or e is None else "death" for f, e in
-                 zip(fate, end, strict=True)],
+        "fate": [f if f is not None or e is None or d else "death" for f, e, d in
+                 zip(fate, end, dead.tolist(), strict=True)],
     }
 
 
@@ -158,7 +169,9 @@ def run_summary(lin: Lineage) -> str:
     counts["continue"] = int(sum(np.isfinite(np.asarray(p, dtype=np.float64)).sum()
                                  for p in lin.cos_prev))
     thr = float(lin.threshold)
-    return json.dumps({"lineages": int(lin.n_lineages),
+    summ = lin.summary()
+    return json.dumps({"lineages": int(lin.n_lineages), "initial": summ["initial"],
+                       "dead": len(summ["dead"]["lineages"]), "turned": summ["turned"],
                        "threshold": thr if np.isfinite(thr) else None,
                        "null": lin.null, "counts": dict(sorted(counts.items()))},
                       sort_keys=True, default=str)

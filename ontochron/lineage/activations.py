@@ -7,8 +7,11 @@ similarity. The link threshold comes from a concept-permutation null: one checkp
 are permuted (every column keeps its values, the association between checkpoints is destroyed)
 and the (1 - alpha) quantile of the per-feature best similarity is taken (docs/lineage.md).
 
-A constant column (never or always on over the shared concepts) has no pattern: it is never
-linked (so it is a birth or death) and it is counted in the pair's ``constant_a``/``constant_b``.
+A column that is never on over a checkpoint's concepts is a dead feature there (no pattern):
+it takes no part in the matching and is marked dead once (a dead lineage), never born or killed
+at every checkpoint. Any other constant column (always on over the shared concepts) has no
+pattern either: it is never linked (so it is a birth or death) and it is counted in the pair's
+``constant_a``/``constant_b``.
 """
 
 from __future__ import annotations
@@ -183,6 +186,12 @@ class ActivationSpace:
             self.low_power.append((step, thr))
         info["threshold"] = thr if np.isfinite(thr) else None
         return thr, info, one
+
+    def dead(self, X: np.ndarray) -> np.ndarray:
+        """Features never active (zero) at every concept present at the checkpoint: they have
+        no pattern, so they are dead there (marked once, never born or killed)."""
+        X = np.asarray(X)
+        return ~np.any(np.isfinite(X) & (X != 0), axis=1)
 
     def first_cos(self, first: np.ndarray, cur: np.ndarray) -> np.ndarray:
         """Pearson correlation of each pattern with its lineage's first pattern."""

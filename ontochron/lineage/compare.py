@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ontochron.ingest.dictionaries import load_dictionary
 from ontochron.lineage.build import directions
 from ontochron.lineage.files import atomic_dir, write_json
@@ -68,13 +70,22 @@ def _compare_directions(A: Any, B: Any, sae_a: str | os.PathLike[str],
                         sae_b: str | os.PathLike[str], opts: dict[str, Any]
                         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The match of two direction matrices (a pure function of them)."""
+    from ontochron.errors import InputError
+
     null, alpha, topk = opts["null"], opts["alpha"], opts["topk"]
-    thr, info = link_threshold(A, B, null=null, alpha=alpha, null_rows=opts["null_rows"])
-    lk = link(A, B, thr, topk=topk, device=opts["device"], alpha=alpha)
-    rows = [{"a": i, "b": j, "cosine": c, "kind": "same"} for i, j, c in lk.continues]
-    rows += [{"a": i, "b": j, "cosine": c, "kind": "split"}
+    # dead latents (all-zero directions) are neither matched nor orphans, nor in the null
+    la, lb = np.flatnonzero(A.any(axis=1)), np.flatnonzero(B.any(axis=1))
+    if la.size == 0 or lb.size == 0:
+        raise InputError("no live latent (every decoder row or encoder column is negligible)",
+                         sae_a if la.size == 0 else sae_b)
+    thr, info = link_threshold(A[la], B[lb], null=null, alpha=alpha,
+                               null_rows=opts["null_rows"])
+    lk = link(A[la], B[lb], thr, topk=topk, device=opts["device"], alpha=alpha)
+    ia, ib = la.tolist(), lb.tolist()
+    rows = [{"a": ia[i], "b": ib[j], "cosine": c, "kind": "same"} for i, j, c in lk.continues]
+    rows += [{"a": ia[i], "b": ib[j], "cosine": c, "kind": "split"}
              for i, kids in lk.splits for j, c in kids]
-    rows += [{"a": i, "b": j, "cosine": c, "kind": "merge"}
+    rows += [{"a": ia[i], "b": ib[j], "cosine": c, "kind": "merge"}
              for parents, j in lk.merges for i, c in parents]
     rows.sort(key=lambda r: (r["a"], r["b"]))
     n_a, n_b = A.shape[0], B.shape[0]
@@ -84,6 +95,7 @@ def _compare_directions(A: Any, B: Any, sae_a: str | os.PathLike[str],
                "shared_fraction_a": same / n_a if n_a else 0.0,
                "shared_fraction_b": same / n_b if n_b else 0.0,
                "orphans_a": int(lk.deaths.size), "orphans_b": int(lk.births.size),
+               "dead_a": int(n_a - la.size), "dead_b": int(n_b - lb.size),
                "splits": len(lk.splits), "merges": len(lk.merges),
                "threshold": thr, "null": info, "match_on": opts["match_on"]}
     return rows, summary

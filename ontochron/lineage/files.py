@@ -45,12 +45,15 @@ def write_lineage_files(lineage: Lineage, directory: str | os.PathLike[str]) -> 
                     for e in lineage.events if e.kind in ("split", "merge"))
     with open(d / "drift.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["step", "feature", "index", "cos_prev", "cos_first"])
+        w.writerow(["step", "feature", "index", "cos_prev", "cos_first", "turned"])
+        thresholds = lineage.step_thresholds()
         for t, step in enumerate(lineage.steps.tolist()):
             feats = lineage.features[t]
+            turned = lineage.turned(t, thresholds).astype(int)
             order = np.argsort(feats, kind="stable")
             w.writerows((step, int(feats[i]), int(i), _fmt(lineage.cos_prev[t][i]),
-                         _fmt(lineage.cos_first[t][i])) for i in order.tolist())
+                         _fmt(lineage.cos_first[t][i]), int(turned[i]))
+                        for i in order.tolist())
     return [d / n for n in LINEAGE_FILES]
 
 
@@ -147,6 +150,12 @@ def read_lineage(directory: str | os.PathLike[str]) -> Lineage:
                                    cosines.get((str(kind), step, src, tgt))))
     thr = summary.get("threshold")
     n_lineages = summary.get("lineages")
+    dead_ids = summary.get("dead", {}).get("lineages") if isinstance(summary.get("dead"),
+                                                                     dict) else None
+    dead = None
+    if dead_ids:
+        ids = np.asarray(dead_ids, dtype=np.int64)
+        dead = [np.isin(f, ids) for f in features]
     return Lineage(steps, features, cos_prev, cos_first, events,
                    float("nan") if thr is None else float(thr), summary.get("null", {}),
-                   tabs.n_lineages if n_lineages is None else int(n_lineages))
+                   tabs.n_lineages if n_lineages is None else int(n_lineages), dead=dead)

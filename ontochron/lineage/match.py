@@ -1,5 +1,5 @@
-"""Link the latents of two dictionaries: candidate cosines above the null threshold, an exact
-1:1 assignment on them, then splits and merges decided by a residual test (docs/lineage.md).
+"""Link the latents of two dictionaries: candidate cosines above the null threshold, the
+stable (strongest-first) 1:1 matching of them, then splits and merges decided by a residual test (docs/lineage.md).
 
 The candidate search is blockwise (rows of A against all of B, a bounded block at a time) and
 keeps per row at most ``topk`` cosines above the threshold plus each column's best, so memory
@@ -13,11 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-DENSE_LIMIT = 2048 * 2048  # exact dense assignment up to this many pairs
 BLOCK_BYTES = 1 << 27      # 128 MiB of float32 cosines per block
 
 
@@ -99,31 +95,28 @@ def candidates(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
 
 
 def assign(c: Candidates, n_a: int, n_b: int) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-total-cosine 1:1 matching over the candidate pairs: dense Hungarian
-    (linear_sum_assignment) when small, sparse min_weight_full_bipartite_matching otherwise."""
+    """The stable 1:1 matching of the candidate pairs: strongest link first, each latent
+    taken once (docs/lineage.md, "Matching").
+
+    With one symmetric preference (the cosine) the stable matching is unique and is this
+    greedy one: no two latents that are each other's stronger choice are left apart, so a
+    chain of several weaker links can never displace one strong link (a maximum-total-cosine
+    assignment can: 0.806 + 0.677 + ... outscores 0.981 + 0.990). Ties: lower A index, then
+    lower B index. Cost O(E log E) in the E candidate pairs (a sort and one pass)."""
     if c.rows.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if n_a * n_b <= DENSE_LIMIT:
-        W = np.zeros((n_a, n_b))
-        W[c.rows, c.cols] = c.cos
-        r, col = linear_sum_assignment(W, maximize=True)
-        ok = W[r, col] > 0
-        return r[ok].astype(np.int64), col[ok].astype(np.int64)
-    # Maximum-weight (not necessarily full) matching as a full matching of an augmented graph:
-    # left = A + B*, right = B + A*; A_i-B_j cost 2 - cos, A_i-A*_i and B*_j-B_j cost 1 (left
-    # unmatched), B*_j-A*_i cost eps for every candidate (i, j). Total cost = const - sum(cos)
-    # + eps * |M|, so the optimum maximises the summed cosine of the matched candidates.
-    eps = 1e-9
-    ia, ib = np.arange(n_a), np.arange(n_b)
-    rows = np.concatenate([c.rows, ia, n_a + ib, n_a + c.cols])
-    cols = np.concatenate([c.cols, n_b + ia, ib, n_b + c.rows])
-    vals = np.concatenate([2.0 - c.cos, np.ones(n_a), np.ones(n_b), np.full(c.rows.size, eps)])
-    G = sp.csr_array((vals, (rows, cols)), shape=(n_a + n_b, n_a + n_b))
-    match = min_weight_full_bipartite_matching(G)[1]
-    left = np.arange(n_a)
-    right = match[:n_a]
-    ok = right < n_b
-    return left[ok].astype(np.int64), right[ok].astype(np.int64)
+    order = np.lexsort((c.cols, c.rows, -c.cos))
+    taken_a = np.zeros(n_a, bool)
+    taken_b = np.zeros(n_b, bool)
+    out_a: list[int] = []
+    out_b: list[int] = []
+    for i, j in zip(c.rows[order].tolist(), c.cols[order].tolist(), strict=True):
+        if taken_a[i] or taken_b[j]:
+            continue
+        taken_a[i] = taken_b[j] = True
+        out_a.append(i)
+        out_b.append(j)
+    return np.asarray(out_a, np.int64), np.asarray(out_b, np.int64)
 
 
 def _explains(target: np.ndarray, basis: list[np.ndarray], cand: np.ndarray,
@@ -162,8 +155,8 @@ def link(A: np.ndarray, B: np.ndarray, threshold: float, *, topk: int = 8,
          resid_threshold: float | None = None) -> Links:
     """Continue, split, merge, birth and death links between unit-row dictionaries A and B.
 
-    1. Candidates: cosines >= threshold. 2. Primary 1:1 links: the maximum-total-cosine
-    matching of the candidates. 3. An unmatched B latent attaches to its best A partner and an
+    1. Candidates: cosines >= threshold. 2. Primary 1:1 links: the stable matching of the
+    candidates (:func:`assign`: strongest link first). 3. An unmatched B latent attaches to its best A partner and an
     unmatched A latent to its best B partner when that cosine is >= threshold (a possible split
     or merge child/parent); if a matched pair gets both extra children and extra parents, only
     the side with the higher extra cosine is kept. 4. Each extra is kept only if it explains a

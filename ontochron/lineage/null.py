@@ -4,7 +4,8 @@
 ``d`` dimensions, exact: a cosine c has (c + 1) / 2 ~ Beta((d-1)/2, (d-1)/2), and the best of
 n_b independent ones is below c with probability F(c)^n_b. ``permuted``: the real dictionaries
 with B's coordinates permuted (same marginal values, heavy tails and sparsity, no alignment),
-the per-latent best cosine measured on up to ``null_rows`` rows of each side. The threshold is
+the per-latent best cosine measured on up to ``null_rows`` rows of each side (a seeded
+random sample, chosen by a hash of each row's values so that row order does not matter). The threshold is
 the (1 - alpha) quantile, so a latent with no true partner is linked with probability alpha.
 """
 
@@ -31,13 +32,36 @@ def random_threshold(d: int, n_b: int, alpha: float) -> float:
 
 
 def content_sample(U: np.ndarray, m: int) -> np.ndarray:
-    """Indices of ``m`` rows chosen by their content (a fixed random projection), so the
-    sample, and hence the threshold, does not depend on row order."""
+    """Indices of a seeded pseudo-random sample of ``m`` rows, sorted: each row's rank is a
+    seeded 64-bit hash of its values (bits), so the sample is a uniform random subset that
+    does not depend on row order nor on where the rows point (a representative sample, unlike
+    the rows with the smallest projection on one direction)."""
     if U.shape[0] <= m:
         return np.arange(U.shape[0])
-    g = np.random.default_rng(SEED).standard_normal(U.shape[1]).astype(U.dtype)
-    key = U @ g
-    return np.sort(np.argpartition(key, m)[:m])
+    key = row_hash(U)
+    return np.sort(np.argsort(key, kind="stable")[:m])
+
+
+def row_hash(U: np.ndarray, block_bytes: int = 1 << 26) -> np.ndarray:
+    """A seeded 64-bit hash of each row's float32 bit pattern: a wrapping sum of the bits
+    times one random odd weight per column, mixed by the splitmix64 finaliser; blockwise
+    over rows, so memory stays bounded."""
+    U = np.ascontiguousarray(U, dtype=np.float32)
+    w = np.random.default_rng(SEED).integers(1, 2 ** 63, size=U.shape[1], dtype=np.uint64)
+    w |= np.uint64(1)
+    out = np.empty(U.shape[0], dtype=np.uint64)
+    rows = max(1, block_bytes // (8 * max(U.shape[1], 1)))
+    with np.errstate(over="ignore"):
+        for s in range(0, U.shape[0], rows):
+            h = (U[s:s + rows].view(np.uint32).astype(np.uint64) * w).sum(axis=1,
+                                                                          dtype=np.uint64)
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+            out[s:s + rows] = h
+    return out
 
 
 def best_cosines(a: np.ndarray, B: np.ndarray, block_bytes: int = 1 << 27) -> np.ndarray:

@@ -21,7 +21,9 @@ LINKS_FILE = "lineage_links.csv"  # optional: only the cosines of split / merge 
 COLUMNS = {"lineage.csv": ("step", "index", "feature"),
            "lineage_events.csv": ("kind", "step", "source", "target"),
            LINKS_FILE: ("kind", "step", "source", "target", "cosine"),
-           "drift.csv": ("step", "feature", "index", "cos_prev", "cos_first")}
+           "drift.csv": ("step", "feature", "index", "cos_prev", "cos_first", "turned")}
+#: Earlier column sets still read (drift.csv before the ``turned`` flag).
+OLDER_COLUMNS = {"drift.csv": (("step", "feature", "index", "cos_prev", "cos_first"),)}
 
 
 @dataclass
@@ -29,7 +31,8 @@ class LineageTables:
     """Lineage files as columns. ``members``: step, index, feature (one row per latent per
     checkpoint). ``events``: kind, step, source, target (-1 where empty). ``links``: kind,
     step, source, target, cosine (split / merge rows). ``drift``: step, feature, index,
-    cos_prev (NaN where the lineage starts), cos_first. ``summary``: the lineage summary."""
+    cos_prev (NaN where the lineage starts), cos_first, turned (bool; absent in a drift.csv
+    written before the flag). ``summary``: the lineage summary."""
 
     steps: np.ndarray
     members: Table
@@ -48,7 +51,7 @@ class LineageTables:
 def _columns(path: Path) -> dict[str, list[str]]:
     cols = read_columns(path)
     want = COLUMNS[path.name]
-    if tuple(cols) != want:
+    if tuple(cols) != want and tuple(cols) not in OLDER_COLUMNS.get(path.name, ()):
         raise InputError(f"columns must be exactly {','.join(want)}; have "
                          f"{','.join(cols) or '(none)'}", path)
     return cols
@@ -87,6 +90,12 @@ def read_lineage_tables(directory: str | os.PathLike[str],
     drift = {**{k: int_column(dc[k], nd, dp, blank=-1) for k in ("step", "feature", "index")},
              "cos_prev": float_column(dc["cos_prev"], dp),
              "cos_first": float_column(dc["cos_first"], dp)}
+    if "turned" in dc:
+        turned = int_column(dc["turned"], nd, dp, blank=0)
+        if nd and ((turned < 0) | (turned > 1)).any():
+            raise InputError(f"row {int(np.argmax((turned < 0) | (turned > 1))) + 2}: turned "
+                             "must be 0 or 1", dp)
+        drift["turned"] = turned.astype(bool)
     links: Table = {"kind": np.zeros(0, dtype=object),
                     **{k: np.zeros(0, np.int64) for k in ("step", "source", "target")},
                     "cosine": np.zeros(0)}

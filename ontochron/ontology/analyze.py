@@ -19,7 +19,12 @@ from ontochron.errors import InputError
 from ontochron.ingest.snapshot import CodeStack, Snapshot
 from ontochron.ontology.config import OntologyConfig
 from ontochron.ontology.connections import ConnectionTracker, StepConnections
-from ontochron.ontology.curves import CURVE_NAMES, feature_weights, step_curves
+from ontochron.ontology.curves import (
+    CURVE_NAMES,
+    curve_resolution,
+    feature_weights,
+    step_curves,
+)
 from ontochron.ontology.lifecycle import LifecycleTracker, repeated_checkpoints
 from ontochron.ontology.parallel import (
     IN_FLIGHT_BYTES,
@@ -292,8 +297,10 @@ def _analyze_native(stack: CodeStack, config: OntologyConfig, progress: bool, de
         conn_rel, conn_ev = Relations.empty(), Events.empty()
     # churn at the first checkpoint is 0 by convention, not a measurement: no jump from it.
     detect = {n: (np.r_[np.nan, c[1:]] if n == "churn" else c) for n, c in curves.items()}
+    n_present = [int(np.count_nonzero(p)) for p in stack.present]
     phases = phase_events(steps, detect, rule=config.phase_rule, z=config.phase_z,
-                          sigma=config.phase_sigma, min_delta=config.phase_min_delta)
+                          sigma=config.phase_sigma, min_delta=config.phase_min_delta,
+                          resolution=curve_resolution(np.asarray(n_present), stack.n_features))
     times["finish"] = time.perf_counter() - t0
 
     power: dict[str, FamilyPower] = {}

@@ -29,13 +29,15 @@ class OntologyConfig:
     """All thresholds of native-mode detection (see docs/definitions.md).
 
     ``alpha``: Benjamini-Hochberg level of the per-checkpoint connection test;
-    ``connection_null``: its null law of the shared-feature count, "auto" (FDSM on small
-    checkpoints, else BiCM), "bicm" (sizes and feature popularities kept in expectation),
-    "fdsm" (kept exactly; Monte Carlo with ``null_samples`` curveball samples) or
-    "hypergeometric" (every feature equally likely);
+    ``connection_null``: its null law of the shared-feature count, "auto" (by cost: FDSM
+    where affordable, else the size-conditioned BiCM on dense codes, else BiCM), "bicm"
+    (sizes and feature popularities kept in expectation), "cbicm" (the BiCM given each
+    concept's exact size), "fdsm" (both kept exactly; Monte Carlo with ``null_samples``
+    curveball samples) or "hypergeometric" (every feature on somewhere equally likely);
     ``min_shared``: fewest shared features for a connection; ``phase_rule``: "mad" (robust
     z of |delta| > ``phase_z``) or "mean_std" (|delta| > mean + ``phase_sigma`` * std);
-    ``phase_min_delta``: smallest |delta| that can be a transition; ``connections`` /
+    ``phase_min_delta``: smallest |delta| that can be a transition (each curve's resolution,
+    one bit or one concept, applies as well); ``connections`` /
     ``structure``: switch the connection and structure detectors on or off;
     ``structure_config``: the structure detectors' own config (StructureConfig);
     ``seed``: seed of the random row hashing used for the utilization curve and of the

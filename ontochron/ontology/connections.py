@@ -14,22 +14,38 @@ import numpy as np
 import scipy.sparse as sp
 
 from ontochron.errors import InputError
-from ontochron.ontology.fdsm import NULL_SAMPLES, fdsm_exceedances
+from ontochron.ontology.fdsm import NULL_SAMPLES, SWEEPS, fdsm_exceedances
 from ontochron.ontology.lifecycle import RunTracker, index_to_steps, object_full
-from ontochron.ontology.overlap_null import BicmNull, HypergeomNull, make_null
+from ontochron.ontology.overlap_null import (
+    BicmNull,
+    HypergeomNull,
+    SizeNull,
+    affordable_size,
+    make_null,
+)
 from ontochron.ontology.power import StepPower, bh_power, pair_counts
 from ontochron.ontology.result import Events, Relations
 from ontochron.ontology.stats import bh_qvalues, bh_qvalues_tied, min_attainable_p
 
-OverlapNull = HypergeomNull | BicmNull
+OverlapNull = HypergeomNull | BicmNull | SizeNull
 
-# Connection nulls: "auto" picks "fdsm" on small checkpoints and "bicm" otherwise.
-CONNECTION_NULLS = ("auto", "bicm", "fdsm", "hypergeometric")
-# auto: FDSM up to this many present concepts and present concepts x non-constant features
-# (its cost is samples x sweeps x that many cells; beyond, BiCM and FDSM nearly agree and
-# the 1/(samples+1) floor of its p-values would cost more power than it gains)
-FDSM_MAX_CONCEPTS = 64
-FDSM_MAX_CELLS = 4096
+# Connection nulls: "auto" picks by cost: "fdsm" where its sampling is affordable, else
+# "cbicm" where its dynamic programme is, else "bicm" (docs/definitions.md, "Choosing the
+# connection null").
+CONNECTION_NULLS = ("auto", "bicm", "cbicm", "fdsm", "hypergeometric")
+# auto's budgets, in elementary steps per checkpoint (numpy does about 2e8 a second on one
+# core): the FDSM's samples x live concepts x live features x (2 sweeps' passes + the pair
+# product), and the size-conditioned BiCM's live features x (largest size + 1)^3.
+FDSM_BUDGET = 4e8
+CBICM_BUDGET = 1e7
+# auto: the size-conditioned BiCM where the median code is at least this fraction of the
+# live features (below, the BiCM's extra variance from code sizes is a fraction about this
+# small of the overlap's, and both give nearly the same p-values)
+CBICM_MIN_DENSITY = 0.05
+# explicit cbicm: largest code size of its programme (larger codes: BiCM p-values), and
+# its budget (a few seconds per checkpoint)
+CBICM_MAX_SIZE = 256
+CBICM_EXPLICIT_BUDGET = 1e9
 # explicit fdsm: largest checkpoint (its n x n exceedance counts are kept dense)
 _FDSM_LIMIT = 4096
 
@@ -145,6 +161,7 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     """
     n = rows.size
     m = n * (n - 1) // 2
+    select = min_shared > 1
     if n < 2:
         z = np.zeros(0, dtype=np.int64)
         return {"a": z, "b": z.copy(), **{name: np.zeros(0) for name in CONNECTION_STATS}}
@@ -159,10 +176,16 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     wide = u * u * base_s >= 1 << 31
     pair_code = ((lo * u + hi) * base_s).astype(np.int64 if wide else np.int32)
     cell_parts, key_parts, starts = [], [], []
+    sel_count = 0
     for i0 in range(0, n, _BLOCK):
         i1 = min(i0 + _BLOCK, n)
         blk = shared[i0:i1, i0:]
         need = null.min_overlap(size_idx[i0:i1], size_idx[i0:])
+        if select:  # the family: pairs sharing at least min_shared (upper triangle)
+            reach = blk >= min_shared
+            sel_count += int(np.count_nonzero(reach)
+                             - np.count_nonzero(np.tril(reach[:, :i1 - i0])))
+            need = np.maximum(need, min_shared)
         if need.dtype != blk.dtype and need.max(initial=0) <= np.iinfo(blk.dtype).max:
             need = need.astype(blk.dtype)  # compare without widening the overlaps
         # need >= 1 everywhere, so pairs sharing nothing never pass; the matrix and the
@@ -191,6 +214,9 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     pc = uniq // base_s
     ka, kb = sizes[pc // u], sizes[pc % u]
     p_lvl = null.sf(us, pc // u, pc % u)
+    if select:
+        p_lvl = _selected_p(p_lvl, null, pc // u, pc % u, min_shared)
+        m = sel_count
     q_lvl = bh_qvalues_tied(p_lvl, counts, m) if m else p_lvl
     ok_lvl = (q_lvl <= alpha) & (us >= min_shared)
     # every statistic is a function of the level: compute per level, gather per pair
@@ -200,6 +226,16 @@ def dense_connection_tests(shared: np.ndarray, rows: np.ndarray, k: np.ndarray,
     ra, rb = _cells_to_rows(sel, cell_parts, starts, n)
     return {"a": rows[ra], "b": rows[rb], "shared": us.astype(np.float64)[lvl],
             "jaccard": jac_lvl[lvl], "p_value": p_lvl[lvl], "q_value": q_lvl[lvl]}
+
+
+def _selected_p(p: np.ndarray, null: OverlapNull, ia: np.ndarray, ib: np.ndarray,
+                min_shared: int) -> np.ndarray:
+    """p-values of pairs selected for sharing at least ``min_shared`` features:
+    P(S >= s | S >= min_shared) = P(S >= s) / P(S >= min_shared), valid given the
+    selection, so BH over the selected pairs alone keeps the FDR."""
+    base = null.sf(np.full(np.shape(p), min_shared, dtype=np.int64), ia, ib)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(base > 0, np.minimum(p / base, 1.0), 1.0)
 
 
 def _cells_to_rows(sel: np.ndarray, cell_parts: list[np.ndarray], starts: list[int],
@@ -227,12 +263,17 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
     p = P(S >= s) under ``null`` (built for the present concepts' sizes; default
     S ~ Hypergeom(n_features, k[a], k[b])); BH over all n_present*(n_present-1)/2 present
-    pairs (pairs not evaluated count with p = 1). Pairs whose s is below the null's
+    pairs (pairs not evaluated count with p = 1). With ``min_shared`` > 1 the family is
+    the pairs sharing at least that many features, selected first, with the p-values
+    given the selection (:func:`_selected_p`); BH runs over them only. Pairs whose s is below the null's
     smallest overlap worth evaluating for their (k_a, k_b) are not evaluated: their
     p > alpha, so they cannot be rejected nor change any q <= alpha. ``k`` holds the code
     size of every concept index.
     """
     m = n_present * (n_present - 1) // 2
+    select = min_shared > 1
+    if select:
+        m = 0
     if null is None:
         null = HypergeomNull(k, n_features, alpha)
     ca, cb, cs = [], [], []
@@ -240,6 +281,9 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
         ia = np.searchsorted(null.values, k[a])
         ib = np.searchsorted(null.values, k[b])
         keep = s >= null.min_overlap_pairs(ia, ib)
+        if select:
+            m += int(np.count_nonzero(s >= min_shared))
+            keep &= s >= min_shared
         ca.append(a[keep])
         cb.append(b[keep])
         cs.append(s[keep].astype(np.int64))
@@ -247,7 +291,10 @@ def connection_tests(blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
     b = np.concatenate(cb) if cb else np.zeros(0, dtype=np.int64)
     s64 = np.concatenate(cs) if cs else np.zeros(0, dtype=np.int64)
     ka, kb = k[a], k[b]
-    p = null.sf(s64, np.searchsorted(null.values, ka), np.searchsorted(null.values, kb))
+    ia, ib = np.searchsorted(null.values, ka), np.searchsorted(null.values, kb)
+    p = null.sf(s64, ia, ib)
+    if select:
+        p = _selected_p(p, null, ia, ib, min_shared)
     q = bh_qvalues(p, m) if m else p
     ok = (q <= alpha) & (s64 >= min_shared)
     shared = s64[ok]
@@ -301,14 +348,29 @@ class ConnectionTracker:
         self._ev: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.power: list[tuple[int, StepPower]] = []  # (checkpoint index, power)
 
-    def choose_null(self, n_present: int, popularity: np.ndarray) -> str:
-        """The null used at a checkpoint: ``null`` itself, or for "auto" the FDSM on small
-        checkpoints (few concepts, few cells) and the BiCM otherwise."""
+    def choose_null(self, sizes: np.ndarray, popularity: np.ndarray) -> str:
+        """The null used at a checkpoint of present concepts with code ``sizes``: ``null``
+        itself, or for "auto": the FDSM when its cost (:func:`fdsm_cost`) is within budget,
+        else the size-conditioned BiCM on dense codes (median size at least
+        :data:`CBICM_MIN_DENSITY` of the live features) whose median size its programme's
+        budget covers, else the BiCM."""
         if self.null_kind != "auto":
             return self.null_kind
-        live = int(np.count_nonzero((popularity > 0) & (popularity < n_present)))
-        small = n_present <= FDSM_MAX_CONCEPTS and n_present * live <= FDSM_MAX_CELLS
-        return "fdsm" if small else "bicm"
+        if fdsm_cost(sizes, popularity, self.null_samples) <= FDSM_BUDGET:
+            return "fdsm"
+        live = int(np.count_nonzero(np.asarray(popularity) > 0))
+        med = float(np.median(sizes)) if np.size(sizes) else 0.0
+        cap = affordable_size(popularity, CBICM_BUDGET)
+        dense = live > 0 and med >= CBICM_MIN_DENSITY * live
+        return "cbicm" if dense and med <= cap else "bicm"
+
+    def cbicm_cap(self, popularity: np.ndarray) -> int:
+        """Largest code size the size-conditioned BiCM's programme covers at a checkpoint
+        (auto: what its budget affords; explicit: what :data:`CBICM_EXPLICIT_BUDGET`
+        affords, at most :data:`CBICM_MAX_SIZE`)."""
+        if self.null_kind == "auto":
+            return affordable_size(popularity, CBICM_BUDGET)
+        return min(CBICM_MAX_SIZE, affordable_size(popularity, CBICM_EXPLICIT_BUDGET))
 
     def dense(self, n_present: int) -> bool:
         """Does a checkpoint with ``n_present`` concepts use the dense overlap matrix?"""
@@ -324,11 +386,12 @@ class ConnectionTracker:
         k = np.diff(codes.indptr).astype(np.int64)
         sub = codes[rows] if rows.size != codes.shape[0] else codes
         popularity = np.bincount(sub.indices, minlength=self.f)
-        kind = self.choose_null(rows.size, popularity)
+        kind = self.choose_null(k[rows], popularity)
         m = rows.size * (rows.size - 1) // 2
         if kind == "fdsm":
             return self._compute_fdsm(codes, sub, rows, k, m, t)
-        null = make_null(kind, k[rows], popularity, self.f, self.alpha)
+        cap = self.cbicm_cap(popularity) if kind == "cbicm" else None
+        null = make_null(kind, k[rows], popularity, self.f, self.alpha, cap)
         power = null_power(null, m, self.alpha, kind)
         shared_mat = None
         if self.dense(rows.size):
@@ -359,11 +422,21 @@ class ConnectionTracker:
         shared = overlap_matrix(codes, rows, symmetric=False)
         x = sub.toarray().astype(bool)
         rng = np.random.default_rng([self.seed, t])
-        exceed = fdsm_exceedances(x, n_s, rng)
         a, b = np.triu_indices(n, 1)
         s = shared[a, b].astype(np.int64)
-        p = (1.0 + exceed[a, b]) / (n_s + 1.0)
-        q = bh_qvalues(p, m) if m else p
+        if self.min_shared > 1:
+            # select the pairs sharing >= min_shared, then BH over them with the rank of
+            # the data among the samples that pass the same selection (exchangeable)
+            exceed, reach = fdsm_exceedances(x, n_s, rng, at_least=self.min_shared)
+            sel = s >= self.min_shared
+            a, b, s = a[sel], b[sel], s[sel]
+            m_family = int(a.size)
+            p = (1.0 + exceed[a, b]) / (1.0 + reach[a, b])
+        else:
+            exceed = fdsm_exceedances(x, n_s, rng)
+            p = (1.0 + exceed[a, b]) / (n_s + 1.0)
+            m_family = m
+        q = bh_qvalues(p, m_family) if m_family else p
         ok = (q <= self.alpha) & (s >= self.min_shared)
         a, b, s = a[ok], b[ok], s[ok]
         ka, kb = k[rows[a]], k[rows[b]]
@@ -424,12 +497,24 @@ class ConnectionTracker:
         return rel, ev
 
 
+def fdsm_cost(sizes: np.ndarray, popularity: np.ndarray, samples: int) -> float:
+    """Estimated elementary steps of one checkpoint's FDSM from its margins: ``samples``
+    chains of 2 x :data:`SWEEPS` sweeps over the live cells, then one pair product each."""
+    sizes = np.asarray(sizes)
+    n = sizes.size
+    f = int(np.count_nonzero(np.asarray(popularity) > 0))
+    n_live = int(np.count_nonzero((sizes > 0) & (sizes < f)))
+    f_live = int(np.count_nonzero((popularity > 0) & (popularity < n)))
+    return float(samples) * n_live * f_live * (2 * SWEEPS + n_live) if n_live > 1 else 0.0
+
+
 def _found(power: StepPower, keys: np.ndarray) -> StepPower:
     return dataclasses.replace(power, discoveries=int(keys.size))
 
 
 def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
-    """Power of one checkpoint's connection family under a BiCM or hypergeometric null:
+    """Power of one checkpoint's connection family under a BiCM, size-conditioned BiCM or
+    hypergeometric null:
     per pair of distinct code sizes the p-value of the largest possible overlap
     min(k_a, k_b). For the BiCM, size pairs whose Bernstein bound already puts that p below
     alpha / m (they can pass at every k) keep the bound; the rest get the exact tail only
@@ -442,6 +527,8 @@ def null_power(null: OverlapNull, m: int, alpha: float, kind: str) -> StepPower:
     if isinstance(null, HypergeomNull):
         lv = np.where(top > 0, min_attainable_p(null.n_features, null.values[ia],
                                                 null.values[ib]), 1.0)
+    elif isinstance(null, SizeNull):  # exact tails, tabulated for every size pair
+        lv = np.where(top > 0, null.sf(top, ia, ib), 1.0)
     else:
         mean, var = null.mean[ia, ib], null.var[ia, ib]
         t = np.maximum(top - mean, 0.0)

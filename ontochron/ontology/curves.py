@@ -58,3 +58,20 @@ def step_curves(codes: sp.csr_array, present: np.ndarray, weights: np.ndarray,
         "utilization": float(np.unique(hashes).size) / n_present,
         "active_fraction": float(codes.nnz) / (n_present * n_feat),
     }
+
+
+def curve_resolution(n_present: np.ndarray, n_features: int) -> dict[str, float]:
+    """The smallest change each curve can show (one concept, or one bit of one concept) at
+    the checkpoint with the fewest present concepts: a phase transition must be larger.
+
+    ``active_fraction``: one bit, 1 / (n x F); ``churn`` and ``utilization``: one concept,
+    1 / n; ``entropy``: one bit moves one feature's rate by 1 / n, which changes the mean
+    binary entropy by at most H(1 / n) / F (the steepest step, from rate 0 to 1 / n)."""
+    n = np.asarray(n_present, dtype=np.int64)
+    n = n[n > 0]
+    if n.size == 0 or n_features <= 0:
+        return dict.fromkeys(CURVE_NAMES, 0.0)
+    c = float(n.min())
+    return {"entropy": float(binary_entropy(np.array([1.0 / c]))[0]) / n_features,
+            "churn": 1.0 / c, "utilization": 1.0 / c,
+            "active_fraction": 1.0 / (c * n_features)}

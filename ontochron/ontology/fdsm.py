@@ -59,10 +59,12 @@ def curveball_sweeps(x: np.ndarray, sweeps: int, rng: np.random.Generator) -> np
 
 
 def fdsm_exceedances(codes: np.ndarray, n_samples: int, rng: np.random.Generator,
-                     sweeps: int = SWEEPS) -> np.ndarray:
+                     sweeps: int = SWEEPS, at_least: int | None = None
+                     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """For every concept pair, how many of ``n_samples`` FDSM samples share at least as many
     features as the observed ``codes`` (concepts x features, bool): an n x n int array
-    (Besag-Clifford samples, see the module docstring).
+    (Besag-Clifford samples, see the module docstring). With ``at_least``, also how many
+    samples share at least that many (same shape): the pair's selection count.
 
     Features on in no or every concept, and concepts with no or every feature, are the same
     in every sample and are left out of the chain (their contribution to every overlap is
@@ -76,14 +78,20 @@ def fdsm_exceedances(codes: np.ndarray, n_samples: int, rng: np.random.Generator
     x = x[np.ix_((size > 0) & (size < f), (pop > 0) & (pop < n))]
     live_rows = np.flatnonzero((size > 0) & (size < f))
     out = np.zeros((n, n), dtype=np.int64)
+    x0 = np.asarray(codes, dtype=bool)
+    obs_all = x0.astype(np.int64) @ x0.T.astype(np.int64) if at_least is not None else None
+    base = int(np.count_nonzero(pop == n))  # features every concept has: in every overlap
     if x.shape[0] < 2 or x.shape[1] < 2:
         out[:] = n_samples  # nothing can move: every sample equals the data
-        return out
+        if at_least is None:
+            return out
+        return out, np.where(obs_all >= at_least, n_samples, 0)
     nl, fl = x.shape
     obs = x.astype(np.float32) @ x.T.astype(np.float32)
     hub = curveball_sweeps(np.ascontiguousarray(x)[None].copy(), sweeps, rng)[0]
     batch = max(1, _BATCH_BYTES // (4 * nl * (nl + fl) + 8 * fl * nl))
     cnt = np.zeros((nl, nl), dtype=np.int64)
+    hit = np.zeros((nl, nl), dtype=np.int64)
     done = 0
     while done < n_samples:
         b = min(batch, n_samples - done)
@@ -91,7 +99,13 @@ def fdsm_exceedances(codes: np.ndarray, n_samples: int, rng: np.random.Generator
         xf = xs.astype(np.float32)
         s = np.matmul(xf, xf.transpose(0, 2, 1))  # exact: counts far below 2^24
         cnt += np.count_nonzero(s >= obs[None] - 0.5, axis=0)
+        if at_least is not None:
+            hit += np.count_nonzero(s >= at_least - base - 0.5, axis=0)
         done += b
     out[:] = n_samples  # pairs with a fixed concept: their overlap never changes
     out[np.ix_(live_rows, live_rows)] = cnt
-    return out
+    if at_least is None:
+        return out
+    reach = np.where(obs_all >= at_least, n_samples, 0)
+    reach[np.ix_(live_rows, live_rows)] = hit
+    return out, reach

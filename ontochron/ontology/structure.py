@@ -1,8 +1,10 @@
 """Feature structure at each checkpoint: duals, dependencies, 3-way AND triads, over time.
 
-Every family is tested with a one-sided conditional (Fisher exact / hypergeometric) test and
-its false discovery rate controlled with Benjamini-Hochberg over the *whole* family; tests
-that fail the effect-size filters or cannot reach significance are counted with p = 1
+Every family is tested with a one-sided conditional test that keeps each concept's activity
+and each feature's frequency (exact hypergeometric counts within concept-activity strata,
+ontology/strata.py; triads also against the best noisy-OR of their inputs) and its false
+discovery rate controlled with Benjamini-Hochberg over the *whole* family; tests that fail
+the effect-size filters or cannot reach significance are counted with p = 1
 (docs/structure.md gives the definitions, family sizes and why this keeps FDR control).
 """
 
@@ -32,6 +34,13 @@ from ontochron.ontology.power import (
 )
 from ontochron.ontology.result import Relations
 from ontochron.ontology.stats import bh_qvalues, gammaln, hypergeom_sf, min_attainable_p
+from ontochron.ontology.strata import (
+    Strata,
+    activity_strata,
+    and_counts,
+    stratified_cdf,
+    stratified_sf,
+)
 
 # Tolerance for ">= threshold" on ratios, so that 7/10 >= 0.7 holds despite rounding.
 _EPS = 1e-9
@@ -67,6 +76,7 @@ class StructureConfig:
     max_triad_pairs: int | None = 20_000
     device: str = "cpu"
     at: str = "all"
+    activity_strata: int = 16
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -92,6 +102,10 @@ class StructureConfig:
                 or not isinstance(self.max_triad_pairs, int) or self.max_triad_pairs < 0):
             raise ValueError(f"max_triad_pairs must be None or an integer >= 0, "
                              f"got {self.max_triad_pairs!r}")
+        if isinstance(self.activity_strata, bool) or not isinstance(self.activity_strata, int) \
+                or self.activity_strata < 1:
+            raise ValueError(f"activity_strata must be an integer >= 1, "
+                             f"got {self.activity_strata!r}")
         if self.at not in STRUCTURE_AT:
             raise ValueError(f"at must be one of {STRUCTURE_AT}, got {self.at!r}")
         if not isinstance(self.device, str) or not (self.device == "cpu"
@@ -549,14 +563,90 @@ def _intersections(x: sp.csc_array, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- families
 
+@dataclass
+class _Activity:
+    """Activity strata of one checkpoint (strata.py) with what every family reads from
+    them: the codes transposed and each feature's per-stratum counts at every shift."""
+
+    strata: Strata
+    xt: sp.csr_array
+    per_feature: np.ndarray  # features x (MAX_SHIFT + 1) strata
+
+    @property
+    def stratified(self) -> bool:
+        return self.strata.n > 1
+
+    def pair_tables(self, i: np.ndarray, j: np.ndarray, rest: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-stratum 2x2 margins of the pairs (i, j): (concepts, with i, with j), each
+        pairs x strata. Strata by each concept's activity (``rest`` False: the margins are
+        per feature, nothing is recounted) or by its rest score, the activity less the
+        pair's own bits (``rest`` True: the pairs' co-occurrence is counted per stratum)."""
+        st = self.strata
+        c0 = st.block(self.per_feature, 0)
+        if not rest:
+            return np.broadcast_to(st.totals[0][None, :], (i.size, st.n)), c0[i], c0[j]
+        both = and_counts(self.xt, st, i, j)
+        a0, a1, a2 = (st.block(both, d) for d in (0, 1, 2))
+        c1 = st.block(self.per_feature, 1)
+        ni = a2 + c1[i] - a1          # with i: both (shift 2) + i only (shift 1)
+        nj = a2 + c1[j] - a1
+        # neither (shift 0) + exactly one (shift 1) + both (shift 2)
+        pop = (st.totals[0][None, :] - c0[i] - c0[j] + a0) + (c1[i] + c1[j] - 2 * a1) + a2
+        return pop, ni, nj
+
+    def triad_tables(self, i: np.ndarray, j: np.ndarray, r: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-stratum margins of "r among concepts with both inputs vs exactly one", strata
+        by activity: (concepts with an input, with r among them, with both inputs), each
+        triples x strata (only the total of "both and r" is tested, so it is not split)."""
+        st = self.strata
+        pr = st.block(and_counts(self.xt, st, i, r) + and_counts(self.xt, st, j, r), 0)
+        b = st.block(and_counts(self.xt, st, i, j), 0)
+        c0 = st.block(self.per_feature, 0)
+        # r among concepts with an input: with (i, r) + with (j, r) - with (i, j, r)
+        t = st.block(and_counts(self.xt, st, i, j, r), 0)
+        return c0[i] + c0[j] - b, pr - t, b
+
+    def min_p_upper(self, ka: np.ndarray, kb: np.ndarray) -> np.ndarray:
+        """Smallest attainable upper-tail p of the activity-stratified test of features
+        ``ka``, ``kb`` (Tarone): every stratum at its largest overlap."""
+        st = self.strata
+        c0 = st.block(self.per_feature, 0)
+        a, b = c0[ka], c0[kb]
+        return np.exp(_log_hypergeom_pmf(np.minimum(a, b), st.totals[0][None, :], a, b)
+                      .sum(axis=1))
+
+
+def _log_hypergeom_pmf(x: np.ndarray, pop: np.ndarray, ka: np.ndarray, kb: np.ndarray
+                       ) -> np.ndarray:
+    """log P(H = x), H ~ Hypergeom(pop, ka, kb), elementwise (x inside the support)."""
+    x, pop, ka, kb = (np.asarray(v, dtype=np.float64) for v in (x, pop, ka, kb))
+    return (_log_binom(ka, x) + _log_binom(pop - ka, kb - x) - _log_binom(pop, kb))
+
+
+def _activity(x: sp.csc_array, cfg: StructureConfig) -> _Activity:
+    """Strata of the concepts by how many tested features they have on (strata.py)."""
+    xt = sp.csr_array(x.T)
+    k = np.diff(sp.csr_array(x).indptr)
+    st = activity_strata(k, cfg.activity_strata)
+    per_feature = (xt @ st.onehot).toarray().astype(np.int64) if st.n > 1 else \
+        np.zeros((x.shape[1], 0), dtype=np.int64)
+    return _Activity(st, xt, per_feature)
+
+
 def _duals(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
-           cfg: StructureConfig) -> dict[str, np.ndarray]:
+           cfg: StructureConfig, act: _Activity) -> dict[str, np.ndarray]:
     i, j, nij = cand.dual
     ni, nj = n[i], n[j]
-    # Tarone: the lower tail can be no smaller than P(S = max(0, ni + nj - N)).
-    ok = min_attainable_p(n_total, n_total - ni, nj) <= cfg.alpha
-    i, j, nij, ni, nj = i[ok], j[ok], nij[ok], ni[ok], nj[ok]
-    p = hypergeom_cdf(nij, n_total, ni, nj)
+    if act.stratified:
+        pop, si, sj = act.pair_tables(i, j, rest=True)
+        p = stratified_cdf(nij, pop, si, sj)
+    else:
+        # Tarone: the lower tail can be no smaller than P(S = max(0, ni + nj - N)).
+        ok = min_attainable_p(n_total, n_total - ni, nj) <= cfg.alpha
+        i, j, nij, ni, nj = i[ok], j[ok], nij[ok], ni[ok], nj[ok]
+        p = hypergeom_cdf(nij, n_total, ni, nj)
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"i": i[sig], "j": j[sig], "phi": phi_coefficient(nij, ni, nj, n_total)[sig],
@@ -564,20 +654,67 @@ def _duals(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
 
 
 def _dependencies(cand: _Candidates, n: np.ndarray, n_total: int, m: int,
-                  cfg: StructureConfig) -> dict[str, np.ndarray]:
+                  cfg: StructureConfig, act: _Activity) -> dict[str, np.ndarray]:
     c, par, ncp = cand.dep
     nc, npar = n[c], n[par]
-    ok = min_attainable_p(n_total, npar, nc) <= cfg.alpha
-    c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
-    p = hypergeom_sf(ncp, n_total, npar, nc)
+    if act.stratified:
+        ok = act.min_p_upper(par, c) <= cfg.alpha  # Tarone, on the stratified margins
+        c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
+        pop, sc, sp_ = act.pair_tables(c, par, rest=False)
+        p = stratified_sf(ncp, pop, sp_, sc)
+    else:
+        ok = min_attainable_p(n_total, npar, nc) <= cfg.alpha
+        c, par, ncp, nc, npar = c[ok], par[ok], ncp[ok], nc[ok], npar[ok]
+        p = hypergeom_sf(ncp, n_total, npar, nc)
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"child": c[sig], "parent": par[sig], "confidence": (ncp / nc)[sig],
             "p": p[sig], "q": q[sig], "support": ncp[sig]}
 
 
+# Grid of single-input rates the noisy-OR p-value maximises over: quadratic spacing, fine
+# near 0 where AND gates put them. Cells are bounded from above, so the grid only costs power.
+_OR_GRID = (np.arange(65, dtype=np.float64) / 64.0) ** 2
+# Tests per chunk of the noisy-OR maximisation (each holds tests x 64 x 64 floats).
+_OR_CHUNK = 256
+
+
+def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only: np.ndarray,
+              n_j_only: np.ndarray, r_j_only: np.ndarray) -> np.ndarray:
+    """p-value against "r is at most a noisy OR of i and j": H0 P(r | both) <= 1 - (1 - a)
+    (1 - b), a = P(r | i only), b = P(r | j only) (a leak only lowers the right side).
+
+    For given (a, b) the three counts are independent binomials and the tails
+    P(r_i_only <= .) P(r_j_only <= .) P(nijr >= .) are independent super-uniform p-values;
+    Fisher's product combination u (1 + L + L^2 / 2), L = -ln u, makes one p-value of
+    them, increasing in u, so its supremum over the composite null (the largest u over
+    all (a, b)) is a valid p-value. The supremum is bounded from above on a grid of cells:
+    in a cell the lower tails are largest at its low corner and the OR tail at its high one.
+    """
+    from scipy.special import bdtr, bdtrc
+
+    nij, nijr, n_i_only, r_i_only, n_j_only, r_j_only = (
+        np.asarray(v, dtype=np.int64)  # counts: scipy's binomial functions want integers
+        for v in (nij, nijr, n_i_only, r_i_only, n_j_only, r_j_only))
+    g = _OR_GRID
+    lo, hi = g[:-1], g[1:]
+    out = np.ones(nij.size, dtype=np.float64)
+    for s in range(0, nij.size, _OR_CHUNK):
+        sl = slice(s, s + _OR_CHUNK)
+        fa = bdtr(r_i_only[sl, None], n_i_only[sl, None], lo[None, :])  # P(X <= x) at a
+        fb = bdtr(r_j_only[sl, None], n_j_only[sl, None], lo[None, :])
+        rate = 1.0 - (1.0 - hi[:, None]) * (1.0 - hi[None, :])  # OR rate at the high corner
+        k = nijr[sl, None, None]
+        tail = np.where(k <= 0, 1.0, bdtrc(k - 1, nij[sl, None, None], rate[None]))
+        u = (fa[:, :, None] * fb[:, None, :] * tail).max(axis=(1, 2))
+        with np.errstate(divide="ignore"):
+            ln = -np.log(np.maximum(u, 1e-300))
+        out[sl] = np.minimum(1.0, u * (1.0 + ln + 0.5 * ln * ln))
+    return out
+
+
 def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
-            cfg: StructureConfig, step: StepStructure, use_torch: bool
+            cfg: StructureConfig, step: StepStructure, use_torch: bool, act: _Activity
             ) -> dict[str, np.ndarray]:
     pi, pj, nij = cand.pair
     step.triad_pairs_capped = cand.pairs_capped
@@ -609,10 +746,22 @@ def _triads(x: sp.csc_array, cand: _Candidates, n: np.ndarray, m: int,
            & (inter >= cfg.triad_min_interaction - _EPS))
     i, j, r, nij_k, nijr, nir, njr = (v[eff] for v in (i, j, r, nij_k, nijr, nir, njr))
     p_ij, p_i, p_j, inter = p_ij[eff], p_i[eff], p_j[eff], inter[eff]
-    # r among concepts with i and j both on (nij) vs exactly one of them (nxor).
-    nxor = n[i] + n[j] - 2 * nij_k
-    k_r = nir + njr - nijr  # concepts of either group with r on
-    p = _sf_varying_pop(nijr, nij_k + nxor, k_r, nij_k)
+    # (1) r more common among concepts with i and j both on than with exactly one of them,
+    # within activity strata; (2) more common among both than any noisy OR of i and j
+    # allows. A triad needs both: its p-value is the larger (intersection-union test).
+    if act.stratified:
+        pop, k_r, both = act.triad_tables(i, j, r)
+        p_assoc = stratified_sf(nijr, pop, k_r, both)
+    else:
+        nxor = n[i] + n[j] - 2 * nij_k
+        p_assoc = _sf_varying_pop(nijr, nij_k + nxor, nir + njr - nijr, nij_k)
+    # p = max(p_assoc, p_or) > alpha already when p_assoc > alpha (never a discovery, and
+    # BH's q-values <= alpha do not depend on it): the OR test only runs on the others
+    p = p_assoc.copy()
+    run = np.flatnonzero(p_assoc <= cfg.alpha)
+    p[run] = np.maximum(p_assoc[run], or_gate_p(
+        nij_k[run], nijr[run], (n[i] - nij_k)[run], (nir - nijr)[run], (n[j] - nij_k)[run],
+        (njr - nijr)[run]))
     q = bh_qvalues(p, m)
     sig = q <= cfg.alpha
     return {"i": i[sig], "j": j[sig], "r": r[sig], "p_r_ij": p_ij[sig], "p_r_i": p_i[sig],
@@ -661,17 +810,18 @@ def detect_step(codes: sp.csr_array, config: StructureConfig) -> StepStructure:
     x = sp.csc_array(codes[:, tested].astype(np.int32))
     n = n_all[tested]
     use_torch = _torch_device(config)
+    act = _activity(x, config)
     if use_torch:
         cand = _candidates_torch(x, n, config, config.device)
     else:
         cand = _candidates_scipy(x, n, config)
-    res.duals = _remap(_duals(cand, n, n_total, res.n_tests["dual"], config), tested,
+    res.duals = _remap(_duals(cand, n, n_total, res.n_tests["dual"], config, act), tested,
                        ("i", "j"))
     res.dependencies = _remap(_dependencies(cand, n, n_total, res.n_tests["dependency"],
-                                            config), tested, ("child", "parent"))
+                                            config, act), tested, ("child", "parent"))
     if f >= 3:
-        res.triads = _remap(_triads(x, cand, n, res.n_tests["triad"], config, res, use_torch), tested,
-                            ("i", "j", "r"))
+        res.triads = _remap(_triads(x, cand, n, res.n_tests["triad"], config, res, use_torch,
+                                    act), tested, ("i", "j", "r"))
     for fam, table in (("dual", res.duals), ("dependency", res.dependencies),
                        ("triad", res.triads)):
         res.power[fam] = dataclasses.replace(res.power[fam],

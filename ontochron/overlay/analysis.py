@@ -54,16 +54,20 @@ class _Run:
         self.vf = np.asarray(act["valid_from"], dtype=np.int64)
         vt = np.asarray(act["valid_to"], dtype=np.int64)
         self.vt = np.where(vt == OPEN, np.iinfo(np.int64).max, vt)
+        self.present = present_counts(od.data, self.concept, self.vf, self.vt)
 
     def holding(self, step: int) -> np.ndarray:
         return (self.vf <= step) & (self.vt > step)
 
     def codes(self, step: int, features: np.ndarray) -> tuple[sp.csr_array, int, np.ndarray]:
         """(concepts x len(features)) code of the given features at ``step``, the number
-        of concepts with a non-empty code there (N) and active concepts per feature (all)."""
+        of concepts present there, empty codes included (N; :func:`present_counts`) and
+        active concepts per feature (all)."""
         h = self.holding(step)
         counts = np.bincount(self.feature[h], minlength=self.od.n_features)
-        n = int(np.unique(self.concept[h]).size)
+        t = np.searchsorted(self.steps, step)
+        n = int(self.present[t]) if t < self.present.size and self.steps[t] == step \
+            else int(np.unique(self.concept[h]).size)
         col = np.full(max(self.od.n_features, 1), -1, dtype=np.int64)
         col[features] = np.arange(features.size)
         sel = h & (col[np.clip(self.feature, 0, col.size - 1)] >= 0)
@@ -71,6 +75,32 @@ class _Run:
                           (self.concept[sel], col[self.feature[sel]])),
                          shape=(max(self.n_concepts, 1), features.size))
         return x, n, counts
+
+
+def present_counts(data: Any, concept: np.ndarray, vf: np.ndarray, vt: np.ndarray
+                   ) -> np.ndarray:
+    """Concepts present at each checkpoint, empty codes included (the N of every 2 x 2
+    table, as in the analysis' own tests). The analysis files do not list presence, but
+    its ``active_fraction`` curve is active bits / (present concepts x features), so
+    N = active bits / (active_fraction x features), an integer recovered exactly from the
+    float. Where that is not available (no curve, or no bit on), every concept of the run
+    counts, and never fewer than those with a non-empty code."""
+    steps = np.asarray(data.steps, dtype=np.int64)
+    n_f = int(data.n_features)
+    af = np.asarray(data.curves.get("active_fraction", np.full(steps.size, np.nan)),
+                    dtype=np.float64)
+    out = np.zeros(steps.size, dtype=np.int64)
+    for t, s in enumerate(steps.tolist()):
+        h = (vf <= s) & (vt > s)
+        bits = int(np.count_nonzero(h))
+        nonempty = int(np.unique(concept[h]).size)
+        n = None
+        if t < af.size and np.isfinite(af[t]) and af[t] > 0 and n_f > 0:
+            est = bits / (af[t] * n_f)
+            if abs(est - round(est)) < 1e-6 * max(est, 1.0):
+                n = int(round(est))
+        out[t] = max(len(data.concepts) if n is None else n, nonempty)
+    return out
 
 
 def _pair_stats(n: int, na: int, nb: int, nab: int) -> dict[str, Any]:
@@ -135,25 +165,57 @@ class Overlay:
             st = _pair_stats(n, int(co[i, i]), int(co[j, j]), int(co[i, j]))
             # contradiction: a dual positively associated, a dependency negatively
             st["p_contra"] = st["p_upper"] if kind == "dual" else st["p_lower"]
-            st["p_native"] = st["p_lower"] if kind == "dual" else st["p_upper"]
+            st["p_native"] = self._native_p(kind, st)
             out[(kind, a, b)] = st
         m = len(out)
         if m:
-            for key in ("contra", "native"):
-                q = bh_qvalues(np.array([s[f"p_{key}"] for s in out.values()]), m)
-                for s, v in zip(out.values(), q, strict=True):
-                    s[f"q_{key}"] = float(v)
+            q = bh_qvalues(np.array([s["p_contra"] for s in out.values()]), m)
+            for s, v in zip(out.values(), q, strict=True):
+                s["q_contra"] = float(v)
+        # the native family: the relations that pass the effect filter, selected first;
+        # BH over them alone with their p-values given the selection
+        tested = [s for s in out.values() if s["p_native"] is not None]
+        q = bh_qvalues(np.array([s["p_native"] for s in tested]), len(tested)) \
+            if tested else []
+        for s in out.values():
+            s["q_native"] = None
+        for s, v in zip(tested, q, strict=True):
+            s["q_native"] = float(v)
         return out
+
+    def _native_p(self, kind: str, st: dict[str, Any]) -> float | None:
+        """The native test's p-value given that the relation passed its effect filter
+        (None when it did not: not in the family). The filter is a cut on n_ab for fixed
+        margins (dual: phi <= dual_max_phi, i.e. n_ab <= c; dependency: n_ab >=
+        min_support and P(parent | child) >= dep_confidence, i.e. n_ab >= c), so
+        p = P(N_ab beyond n_ab) / P(N_ab beyond c) under the hypergeometric law of the
+        2 x 2 table: uniform given the selection, which keeps BH over the selected valid."""
+        n, na, nb, nab = st["n"], st["n_a"], st["n_b"], st["n_ab"]
+        if n <= 0 or na == 0 or nb == 0 or na == n or nb == n:
+            return None
+        if kind == "dual":
+            t = float(self.cfg["dual_max_phi"])
+            den = math.sqrt(na * nb * (n - na) * (n - nb))
+            cut = math.floor((t * den + na * nb) / n + 1e-9)
+            if nab > cut:
+                return None
+            # lower tails P(N_ab <= x) = P(N_a(not b) >= n_b - x)
+            low = hypergeom_sf(np.array([nb - nab, nb - cut]), n, np.array([n - na] * 2),
+                               np.array([nb] * 2))
+        else:
+            cut = max(int(self.cfg["min_support"]),
+                      math.ceil(float(self.cfg["dep_confidence"]) * na - 1e-9))
+            if nab < cut:
+                return None
+            low = hypergeom_sf(np.array([nab, cut]), n, np.array([na] * 2),
+                               np.array([nb] * 2))
+        return float(min(low[0] / low[1], 1.0)) if low[1] > 0 else None
 
     def native_found(self, kind: str, st: dict[str, Any]) -> bool:
         """The native detector's rule applied by the overlay (only where the analysis has
-        no structure at the step): effect-size filter + BH q over the hypothesis family."""
-        if st["q_native"] > self.alpha:
-            return False
-        if kind == "dual":
-            return st["phi"] is not None and st["phi"] <= float(self.cfg["dual_max_phi"])
-        return (st["n_ab"] >= int(self.cfg["min_support"]) and st["confidence"] is not None
-                and st["confidence"] >= float(self.cfg["dep_confidence"]) - 1e-9)
+        no structure at the step): the expected relations that pass the effect filter are
+        selected, then BH over them (:meth:`_native_p`); found when q <= alpha."""
+        return st["q_native"] is not None and st["q_native"] <= self.alpha
 
     def verdicts(self, step: int) -> list[RelationVerdict]:
         """Found / missing / contradicted for every expected relation at ``step``."""

@@ -28,13 +28,32 @@ _NO_LINEAGE = "no lineage files (lineage.csv, lineage_events.csv, drift.csv)"
 _SPLIT, _MERGE, _BIRTH, _DEATH = "#d9822b", "#7b4fb0", "#1a7f37", "#b42318"
 
 
+def dead_lineages(lin: LineageData) -> np.ndarray:
+    """Ids of the lineages of dead latents (summary.json ``dead.lineages``; none if absent)."""
+    dead = lin.summary.get("dead")
+    ids = dead.get("lineages") if isinstance(dead, dict) else None
+    ids = np.asarray(ids if isinstance(ids, list) else [], dtype=np.int64)
+    return ids[(ids >= 0) & (ids < lin.n_lineages)]
+
+
+def initial_count(lin: LineageData) -> int:
+    """Live lineages at the first checkpoint: summary.json ``initial``, else counted."""
+    own = lin.summary.get("initial")
+    if isinstance(own, int) and not isinstance(own, bool):
+        return own
+    mats = _matrices(lin)
+    return int(mats["present"][:, 0].sum()) if lin.steps.size else 0
+
+
 def _matrices(lin: LineageData) -> dict[str, np.ndarray]:
-    """(n_lineages, T) presence, cos_first and cos_prev (NaN where absent)."""
+    """(n_lineages, T) presence (dead latents' lineages never present: they are not
+    features), cos_first and cos_prev (NaN where absent)."""
     steps = lin.steps
     n, t = lin.n_lineages, steps.size
     present = np.zeros((n, t), dtype=bool)
     m = lin.members
     present[m["feature"], np.searchsorted(steps, m["step"])] = True
+    present[dead_lineages(lin)] = False
     cf, cp = np.full((n, t), np.nan), np.full((n, t), np.nan)
     d = lin.drift
     ok = (d["feature"] >= 0) & (d["feature"] < n) & np.isin(d["step"], steps)
@@ -73,10 +92,9 @@ def layout(lin: LineageData, top: int = DEFAULT_TOP) -> dict[str, Any]:
     involved = np.bincount(np.r_[src, dst], minlength=n).astype(float)
     dead = (kinds == "death") & (ev["source"] >= 0) & (ev["source"] < n)
     involved += np.bincount(ev["source"][dead], minlength=n)
-    with np.errstate(all="ignore"):
-        drift = 1.0 - np.nan_to_num(np.nanmin(np.where(mats["present"], mats["cos_first"],
-                                                       np.nan), axis=1), nan=1.0) \
-            if n else np.zeros(0)
+    ok = mats["present"] & np.isfinite(mats["cos_first"])  # none on a dead latents' lineage
+    low = np.where(ok, mats["cos_first"], np.inf).min(axis=1) if n else np.zeros(0)
+    drift = 1.0 - np.where(np.isfinite(low), low, 1.0)
     score = involved + drift
     fam_score = np.bincount(fam, weights=score, minlength=n_fam)
     fam_size = np.bincount(fam, minlength=n_fam)
@@ -120,7 +138,10 @@ def layout(lin: LineageData, top: int = DEFAULT_TOP) -> dict[str, Any]:
 
 def _fmt_counts(lin: LineageData) -> str:
     c = counts(lin)
-    return ", ".join(f"{c[k]:,} {k}s" for k in ("split", "merge", "birth", "death"))
+    dead = dead_lineages(lin).size
+    return (f"{initial_count(lin):,} initial, "
+            + ", ".join(f"{c[k]:,} {k}s" for k in ("split", "merge", "birth", "death"))
+            + (f"; {dead:,} lineages of dead latents not drawn" if dead else ""))
 
 
 def title(lin: LineageData, lay: dict[str, Any]) -> str:
@@ -142,7 +163,8 @@ def caption(data: PlotData, top: int = DEFAULT_TOP) -> str:
     return ("Each lane is a lineage: one feature followed across checkpoints by 1:1 matches of "
             "its decoder direction, coloured by the cosine to its first direction (yellow: "
             "unchanged, dark: drifted). Orange curves are splits, purple curves merges; ▲ a "
-            "birth after the first checkpoint, ✕ a death. Lanes are the most eventful "
+            "birth (the first checkpoint's lineages are initial, not births), ✕ a death; dead "
+            "latents (no decoder or encoder) are not drawn. Lanes are the most eventful "
             f"families (lineages linked by splits and merges), shown whole.{rest} Look for "
             "bursts of splits at one step (the dictionary refining) and lineages that keep "
             "their identity but drift far.")
@@ -190,7 +212,8 @@ def _links(lay: dict[str, Any], steps: np.ndarray, n_pts: int = 12) -> list[tupl
 
 
 def _markers(lin: LineageData, lay: dict[str, Any]) -> dict[str, np.ndarray]:
-    """(x, lane) of births after the first checkpoint and of deaths, for shown lanes."""
+    """(x, lane) of births (after the first checkpoint: older lineage files still list the
+    initial latents as births there) and of deaths, for shown lanes."""
     steps = lin.steps
     ev = lin.events
     kinds = np.asarray(ev["kind"], dtype=object)
