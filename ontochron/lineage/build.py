@@ -144,17 +144,7 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
             new = np.nonzero(feats < 0)[0]  # dictionary index order
             feats[new] = n_lineages + np.arange(new.size)
             n_lineages += int(new.size)
-            evs = [LineageEvent("birth", int(step), None, int(feats[live[j]]))
-                   for j in lk.births]
-            evs += [LineageEvent("death", int(step), int(pf[prev_live[i]]), None)
-                    for i in lk.deaths]
-            for i, kids in lk.splits:
-                evs += [LineageEvent("split", int(step), int(pf[prev_live[i]]),
-                                     int(feats[live[j]]), cs) for j, cs in kids]
-            for parents, j in lk.merges:
-                evs += [LineageEvent("merge", int(step), int(pf[prev_live[i]]),
-                                     int(feats[live[j]]), cs) for i, cs in parents]
-            events.extend(sorted(evs, key=_event_key))
+            events.extend(_pair_events(int(step), lk, pf[prev_live], feats[live]))
             first = new_first
             info.update(lk.info, step=int(step), dead_a=int(prev_dead.sum()),
                         dead_b=int(dead.sum()))
@@ -176,6 +166,21 @@ def build_lineage(items: Iterable[tuple[int, np.ndarray]], *, null: str = "both"
                  "pairs": pairs}
     return Lineage(np.asarray(steps, dtype=np.int64), features, cos_prev, cos_first, events,
                    float(thr), null_info, int(n_lineages), dead=dead_masks)
+
+
+def _pair_events(step: int, lk: Links, prev_ids: np.ndarray, ids: np.ndarray
+                 ) -> list[LineageEvent]:
+    """The births, deaths, splits and merges of one pair as lineage events, sorted;
+    ``prev_ids`` / ``ids`` are the lineage ids of the live rows the links index."""
+    evs = [LineageEvent("birth", step, None, int(ids[j])) for j in lk.births]
+    evs += [LineageEvent("death", step, int(prev_ids[i]), None) for i in lk.deaths]
+    for i, kids in lk.splits:
+        evs += [LineageEvent("split", step, int(prev_ids[i]), int(ids[j]), cs)
+                for j, cs in kids]
+    for parents, j in lk.merges:
+        evs += [LineageEvent("merge", step, int(prev_ids[i]), int(ids[j]), cs)
+                for i, cs in parents]
+    return sorted(evs, key=_event_key)
 
 
 def _event_key(e: LineageEvent) -> tuple[int, int, int, int]:
