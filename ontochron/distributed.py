@@ -107,9 +107,15 @@ class Cluster:
         return bool(self._result(fut))
 
     def scatter(self, data: Any) -> Any:
-        """Send one object to the cluster once (a future that tasks can take as argument)."""
+        """Send one object to the cluster once (a future that tasks can take as argument).
+
+        Scattered data has no task that could recompute it, so it is kept on two workers
+        where there are two: one worker dying does not lose it (at twice the transfer)."""
         try:
-            return self.client.scatter(data, hash=False)
+            fut = self.client.scatter(data, hash=False)
+            if len(self.client.scheduler_info().get("workers", {})) > 1:
+                self.client.replicate([fut], n=2)
+            return fut
         except Exception as exc:  # noqa: BLE001
             raise _lost(self.address, exc) from None
 

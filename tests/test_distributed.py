@@ -317,6 +317,36 @@ def test_a_worker_killed_mid_run_changes_nothing(dask_cluster, tmp_path):
     same_files(tmp_path / "here", tmp_path / "there")
 
 
+def test_scattered_arrays_survive_a_worker_killed(dask_cluster, tmp_path):
+    """Arrays sent to the cluster (workers that cannot see the files) have no task that could
+    recompute them: they are kept on two workers, so killing one that holds them loses
+    nothing and a task reading them still runs."""
+    from ontochron.distributed import Cluster
+
+    with _client(dask_cluster) as client:
+        before = set(client.scheduler_info()["workers"])
+        victim = start_worker(dask_cluster, tmp_path / "victim.log")
+        try:
+            client.wait_for_workers(3, timeout=START_TIMEOUT_S)
+            name = (set(client.scheduler_info()["workers"]) - before).pop()
+            cluster = Cluster(client, dask_cluster)
+            data = np.arange(50_000, dtype=np.float64)
+            futs = [cluster.scatter(data + k) for k in range(6)]
+            holders = client.who_has(futs)
+            assert all(len(w) == 2 for w in holders.values()), holders
+            held = [f for f in futs if name in holders[f.key]]
+            assert held, "the victim holds none of the scattered arrays"
+            victim.kill()
+            victim.wait(timeout=30)
+            deadline = time.monotonic() + 60
+            while name in client.scheduler_info()["workers"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            sums = list(cluster.imap(np.sum, [(f,) for f in futs], desc="sums"))
+        finally:
+            _stop([victim])
+    assert sums == [float(np.sum(data + k)) for k in range(6)]
+
+
 def test_an_unreachable_scheduler_is_one_line_exit_2_nothing_written(npz_run, sae_run, tmp_path,
                                                                      capsys, monkeypatch):
     import ontochron.distributed as dist
