@@ -171,7 +171,9 @@ def docs_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsEnv]:
         try:
             from ontochron.queries.library import list_runs
 
-            yield DocsEnv(env, demo_out, store, base, frozenset(list_runs(store)))
+            runs = frozenset(list_runs(store))
+            assert DOCS_RUN in runs, f"ontochron demo left runs {sorted(runs)}, not {DOCS_RUN!r}"
+            yield DocsEnv(env, demo_out, store, base, runs)
         finally:
             store.close()
     finally:
