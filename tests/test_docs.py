@@ -5,14 +5,17 @@ its real output. A new docs/*.md is picked up by itself.
 Conventions (also summarised in README.md, "Docs that run"):
 
 * **Where blocks run.** Once per session, ``ontochron demo --no-causal --no-plots`` ingests
-  run ``demo`` into a dedicated embedded Bolt server; ``NEO4J_URI``/``NEO4J_USERNAME``/
+  runs ``demo`` and ``demo-sae`` (its lineage stage) into a dedicated embedded Bolt server; ``NEO4J_URI``/``NEO4J_USERNAME``/
   ``NEO4J_PASSWORD``/``NEO4J_DATABASE`` point every command at it (so ``--data-dir`` options
   in the docs are ignored). Each doc runs its blocks in order in its own empty working
   directory holding ``demo-out/`` (the demo's output directory) and the ``.venv/bin`` tools
-  on ``PATH``; runs a doc adds are deleted after it, so each doc sees the demo run alone.
+  on ``PATH``; runs a doc adds are deleted after it, so every doc sees the store ``ontochron
+  demo`` leaves (both runs, as a reader's store holds them: a command that needs a run names
+  it with ``--run``, since "the only run in the store" does not exist there).
 * ```bash: run by ``bash -e -o pipefail``; ```python: run by the venv's python;
   ```cypher: run as a read with ``ontochron query --cypher``'s parameter rules (``$run_id`` =
-  the demo run, ``$forks`` derived from ``$step``/``$t``), other parameters from
+  run ``demo`` unless ``-p run_id=NAME`` says otherwise, ``$forks`` derived from
+  ``$step``/``$t``), other parameters from
   :data:`CYPHER_DEFAULTS` or a ``// docs: -p NAME=VALUE ...`` first line. ```console blocks
   are refused: write the commands as ```bash and the output as ```text.
 * **Not runnable here** (Docker, Neo4j Desktop, ``make test`` itself, a signature sketch):
@@ -45,6 +48,8 @@ RUNNABLE = ("bash", "python", "cypher")
 REGEN = os.environ.get("ONTOCHRON_DOCS_REGEN") == "1"
 ONLY = [s for s in os.environ.get("ONTOCHRON_DOCS_ONLY", "").split(",") if s]
 BLOCK_TIMEOUT_S = 600
+#: The run a Cypher block's ``$run_id`` means unless its ``// docs: -p run_id=NAME`` line says.
+DOCS_RUN = "demo"
 #: Parameters a doc's Cypher block may use without declaring them (values of the demo run).
 CYPHER_DEFAULTS = {"step": 176, "t": 176, "from": 0, "to": 352, "feature": 3,
                    "concept": "digit 0", "name": "digit 0", "limit": 5, "kinds": None,
@@ -133,6 +138,7 @@ class DocsEnv:
     demo_out: Path
     store: object
     root: Path
+    runs: frozenset[str]  # the runs `ontochron demo` left in the store (kept between docs)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +169,11 @@ def docs_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsEnv]:
         assert proc.returncode == 0, f"ontochron demo failed:\n{proc.stdout}\n{proc.stderr}"
         store = connect(server.bolt_uri, server.username, server.password, server.database)
         try:
-            yield DocsEnv(env, demo_out, store, base)
+            from ontochron.queries.library import list_runs
+
+            runs = frozenset(list_runs(store))
+            assert DOCS_RUN in runs, f"ontochron demo left runs {sorted(runs)}, not {DOCS_RUN!r}"
+            yield DocsEnv(env, demo_out, store, base, runs)
         finally:
             store.close()
     finally:
@@ -198,7 +208,8 @@ def _run_cypher(blk: Block, denv: DocsEnv) -> str:
     unknown = sorted(used - set(given) - set(CYPHER_DEFAULTS))
     assert not unknown, (f"{blk.where}: Cypher parameter(s) {unknown} have no default: add "
                          "a first line '// docs: -p NAME=VALUE'")
-    bound = bind_cypher(blk.text, params, run_id=resolve_run(denv.store, None))
+    run = given.pop("run_id", DOCS_RUN)  # named, not "the only run": the store holds several
+    bound = bind_cypher(blk.text, params, run_id=resolve_run(denv.store, run))
     res = run_cypher(denv.store, blk.text, **bound)
     return res.format("table") + "\n"
 
@@ -217,7 +228,7 @@ def _cleanup_runs(denv: DocsEnv) -> None:
     from ontochron.queries.library import list_runs
 
     for run in list_runs(denv.store):
-        if run != "demo":
+        if run not in denv.runs:
             delete_run(denv.store, run)
 
 
