@@ -231,6 +231,10 @@ class _PairKeeper:
             ok[small] = _log_binom(pop, nij[small]) >= -math.log(self.alpha) - _EPS
             i, j, nij = i[ok], j[ok], nij[ok]
         self.total += int(i.size)
+        self._take(i, j, nij)
+
+    def _take(self, i: np.ndarray, j: np.ndarray, nij: np.ndarray) -> None:
+        """Keep pairs that passed every filter (all of them, or the best ``cap``)."""
         if self.cap is None:
             self.parts.append(np.stack([i, j, nij]).astype(np.int64))
             return
@@ -240,6 +244,38 @@ class _PairKeeper:
             h = h[:, self._top(h)]
             self.floor = int(h[2].min()) if h.shape[1] else self.floor
         self.held = h
+
+    def add_block(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray,
+                  pair: np.ndarray) -> None:
+        """:meth:`add` for a dense block: ``pair`` (rows x cols, changed in place) marks the
+        pairs that passed the AND filters, ``counts`` holds their n_ij; only the pairs that
+        can still enter a capped list are extracted."""
+        sr, sc = np.flatnonzero(self.small[rows]), np.flatnonzero(self.small[cols])
+        if sr.size and sc.size:  # Tarone, as in add
+            a, b = np.nonzero(pair[np.ix_(sr, sc)])
+            a, b = sr[a], sc[b]
+            nij = counts[a, b].astype(np.int64)
+            bad = _log_binom(self.n[rows[a]] + self.n[cols[b]] - nij, nij) \
+                < -math.log(self.alpha) - _EPS
+            pair[a[bad], b[bad]] = False
+        if self.cap is not None:
+            vals = counts[pair]
+            self.total += int(vals.size)
+            if self.cap == 0:
+                return
+            # a pair needs n_ij > floor, and at least the block's cap-th largest n_ij (the
+            # block alone has cap pairs at or above it, and ties rank by (i, j))
+            least = self.floor + 1
+            if vals.size > self.cap:  # counts are small integers: a histogram finds it
+                above = np.cumsum(np.bincount(vals)[::-1])  # pairs at >= (top - index)
+                least = max(least, int(above.size - 1 - np.searchsorted(above, self.cap)))
+            if least > 0:
+                pair &= counts >= least
+            a, b = np.nonzero(pair)
+        else:
+            a, b = np.nonzero(pair)
+            self.total += int(a.size)
+        self._take(rows[a], cols[b], counts[a, b].astype(np.int64))
 
     def _top(self, h: np.ndarray) -> np.ndarray:
         """Indices of the ``cap`` best columns of h by (-n_ij, i, j), in linear time."""
@@ -313,22 +349,21 @@ def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _
     Any two features can form a dependency or an AND pair, so every pair's count is needed:
     the work is that of the product, sum over concepts of (active features)^2 / 2, with row
     blocks keeping memory bounded. Each unordered pair is seen once and tested as a
-    dependency in both directions.
+    dependency in both directions. When the dense co-occurrence matrix fits
+    (:func:`_new_cooc`) the filters run on dense blocks (:func:`_candidates_dense`).
     """
     n_total, f = x.shape
+    cooc = _new_cooc(n_total, f)
+    if cooc is not None:
+        return _candidates_dense(x, n, cfg, cooc)
     xt = sp.csr_array(x.T)
     need_dep, lim_pair = (v.astype(np.int32) for v in _feature_limits(n, cfg))
     deps: list[np.ndarray] = []
     keeper = _PairKeeper(n, cfg)
-    cooc = _new_cooc(n_total, f)
     row_bound = np.asarray(xt @ np.asarray(x.sum(axis=1)).ravel(), dtype=np.int64)
     row_bound = np.minimum(row_bound, f - np.arange(f))
     for blk in _row_blocks(f, row_bound):
         g = xt[blk] @ x[:, blk.start:]
-        if cooc is not None:  # both halves: the block covers columns >= blk.start
-            dense = g.toarray()
-            cooc[blk, blk.start:] = dense
-            cooc[blk.start:, blk] = dense.T
         # int32 throughout: these arrays have one entry per co-occurring pair of the block.
         sel = np.flatnonzero(g.data >= cfg.min_support)
         cnt = g.data[sel].astype(np.int32, copy=False)
@@ -343,8 +378,43 @@ def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _
         pair = cnt <= np.minimum(lim_pair[row], lim_pair[col])
         keeper.add(row[pair], col[pair], cnt[pair])
     pi, pj, nij, capped = keeper.result()
-    duals = _dual_cooc(cooc, n, n_total, cfg) if cooc is not None else _dual_dense(x, n, cfg)
-    return _Candidates(_stack(duals), _stack(deps), (pi, pj, nij), capped, cooc)
+    return _Candidates(_stack(_dual_dense(x, n, cfg)), _stack(deps), (pi, pj, nij), capped)
+
+
+def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
+                      cooc: np.ndarray) -> _Candidates:
+    """:func:`_candidates_scipy` with the dense co-occurrence matrix ``cooc`` filled (both
+    halves) and the filters run on dense row blocks of it: at the densities where the matrix
+    is kept most pairs co-occur, so boolean masks over a block cost less than index arrays
+    with one entry per co-occurring pair. Only AND pairs that can still enter the capped
+    candidate list are extracted (:meth:`_PairKeeper.add_block`)."""
+    n_total, f = x.shape
+    xt = sp.csr_array(x.T)
+    need_dep, lim_pair = (v.astype(np.int32) for v in _feature_limits(n, cfg))
+    deps: list[np.ndarray] = []
+    keeper = _PairKeeper(n, cfg)
+    step = max(1, _BLOCK_NNZ // f)
+    for s in range(0, f, step):
+        blk = slice(s, min(s + step, f))
+        dense = (xt[blk] @ x[:, s:]).toarray()
+        # rows filled whole and in order (the lower part copied from the rows above): a
+        # column-block write of the transpose would first-touch pages out of order, slowly
+        cooc[blk, :s] = cooc[:s, blk].T
+        cooc[blk, s:] = dense
+        rows, cols = np.arange(blk.start, blk.stop), np.arange(s, f)
+        up = cols[None, :] > rows[:, None]
+        r, c = np.nonzero((dense >= need_dep[rows, None]) & up)  # child row, parent col
+        deps.append(np.stack([rows[r], cols[c], dense[r, c]]))
+        r, c = np.nonzero((dense >= need_dep[None, cols]) & up)  # child col, parent row
+        deps.append(np.stack([cols[c], rows[r], dense[r, c]]))
+        pair = dense >= cfg.min_support
+        pair &= up
+        pair &= dense <= lim_pair[rows, None]
+        pair &= dense <= lim_pair[None, cols]
+        keeper.add_block(rows, cols, dense, pair)
+    pi, pj, nij, capped = keeper.result()
+    return _Candidates(_stack(_dual_cooc(cooc, n, n_total, cfg)), _stack(deps), (pi, pj, nij),
+                       capped, cooc)
 
 
 def _new_cooc(n_total: int, f: int) -> np.ndarray | None:
