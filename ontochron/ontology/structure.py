@@ -48,6 +48,8 @@ _EPS = 1e-9
 _BLOCK_NNZ = 1 << 24
 # Uncapped AND candidate pairs above which detect_step warns (each costs ~n_ij x row size).
 _MANY_PAIRS = 2_000_000
+# Rows per tile of the blocked transposed copy that fills the co-occurrence matrix.
+_TILE = 128
 # Largest dense co-occurrence matrix kept per checkpoint (16,384 features as uint16: 512 MiB).
 _DENSE_COOC_BYTES = 1 << 31
 
@@ -259,13 +261,15 @@ class _PairKeeper:
                 < -math.log(self.alpha) - _EPS
             pair[a[bad], b[bad]] = False
         if self.cap is not None:
-            vals = counts[pair]
-            self.total += int(vals.size)
+            self.total += int(np.count_nonzero(pair))
             if self.cap == 0:
                 return
+            if self.floor >= 0:
+                pair &= counts > self.floor
             # a pair needs n_ij > floor, and at least the block's cap-th largest n_ij (the
             # block alone has cap pairs at or above it, and ties rank by (i, j))
             least = self.floor + 1
+            vals = counts[pair]
             if vals.size > self.cap:  # counts are small integers: a histogram finds it
                 above = np.cumsum(np.bincount(vals)[::-1])  # pairs at >= (top - index)
                 least = max(least, int(above.size - 1 - np.searchsorted(above, self.cap)))
@@ -397,18 +401,24 @@ def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
     for s in range(0, f, step):
         blk = slice(s, min(s + step, f))
         dense = (xt[blk] @ x[:, s:]).toarray()
-        # rows filled whole and in order (the lower part copied from the rows above): a
-        # column-block write of the transpose would first-touch pages out of order, slowly
-        cooc[blk, :s] = cooc[:s, blk].T
+        # rows filled whole and in order (the lower part copied from the rows above, in
+        # tiles that stay in cache): a column-block write of the transpose would
+        # first-touch pages out of order, slowly
+        for t in range(0, s, _TILE):
+            cooc[blk, t:t + _TILE] = cooc[t:t + _TILE, blk].T
         cooc[blk, s:] = dense
         rows, cols = np.arange(blk.start, blk.stop), np.arange(s, f)
-        up = cols[None, :] > rows[:, None]
-        r, c = np.nonzero((dense >= need_dep[rows, None]) & up)  # child row, parent col
-        deps.append(np.stack([rows[r], cols[c], dense[r, c]]))
-        r, c = np.nonzero((dense >= need_dep[None, cols]) & up)  # child col, parent row
-        deps.append(np.stack([cols[c], rows[r], dense[r, c]]))
+        nr = rows.size
+        upper = np.triu(np.ones((nr, nr), dtype=bool), 1)  # of the block's diagonal square
+        for row_child, need in ((True, need_dep[rows, None]), (False, need_dep[None, cols])):
+            m = dense >= need
+            m[:, :nr] &= upper
+            if m.any():  # dependencies are rare: skip the index pass when there is none
+                r, c = np.nonzero(m)
+                child, parent = (rows[r], cols[c]) if row_child else (cols[c], rows[r])
+                deps.append(np.stack([child, parent, dense[r, c]]))
         pair = dense >= cfg.min_support
-        pair &= up
+        pair[:, :nr] &= upper
         pair &= dense <= lim_pair[rows, None]
         pair &= dense <= lim_pair[None, cols]
         keeper.add_block(rows, cols, dense, pair)
@@ -550,9 +560,10 @@ def _triad_counts_bits(x: sp.csc_array, cooc: np.ndarray, n: np.ndarray, pi: np.
     low = int(need.min())
     elig = np.zeros((f, (f + 63) // 64 * 8), dtype=np.uint8)  # rows of whole uint64 words
     step = max(1, _BLOCK_NNZ // max(f, 1))
+    below = np.minimum(_ratio_below(n, thr), np.iinfo(cooc.dtype).max).astype(cooc.dtype)
     for s in range(0, f, step):
         g = cooc[s:s + step]
-        ok = (g >= low) & (g / n[s:s + step, None] < thr)
+        ok = (g >= low) & (g < below[s:s + step, None])  # n_ir / n_i < thr, in integers
         ok[np.arange(g.shape[0]), np.arange(s, s + g.shape[0])] = False
         elig[s:s + step, :(f + 7) // 8] = np.packbits(ok, axis=1, bitorder="little")
     # concept bitsets of every feature, 64 concepts per word
@@ -581,6 +592,17 @@ def _triad_counts_bits(x: sp.csc_array, cooc: np.ndarray, n: np.ndarray, pi: np.
             cnt[c:c + 8192] = (pop.astype(ones.dtype) @ ones).astype(np.int64)
         keep = cnt >= need[s + k]
         yield (s + k[keep]).astype(np.int64), r[keep].astype(np.int64), cnt[keep]
+
+
+def _ratio_below(n: np.ndarray, thr: float) -> np.ndarray:
+    """Per feature the least integer k with k / n >= thr in float64 (so ``k' / n < thr``
+    exactly when ``k' < k``, the float division being monotone in k), for n >= 1."""
+    n = np.asarray(n, dtype=np.int64)
+    base = np.floor(thr * n.astype(np.float64)).astype(np.int64) - 2
+    k = base.copy()
+    for d in range(5):  # the boundary lies within 2 of thr * n
+        k += (base + d) / n < thr
+    return np.clip(k, 0, np.iinfo(np.int32).max)
 
 
 def _set_bits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
