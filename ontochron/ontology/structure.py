@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +48,13 @@ _EPS = 1e-9
 _BLOCK_NNZ = 1 << 24
 # Uncapped AND candidate pairs above which detect_step warns (each costs ~n_ij x row size).
 _MANY_PAIRS = 2_000_000
+# Columns per dense slab of X in the co-occurrence product (a slab of 5,000 concepts as
+# uint16 is 10 MiB), and the ratio of the slab product's adds to the sparse product's steps
+# below which the slabs are used (both take about as long at ~200: 2 CPUs of 2025, scipy 1.17).
+_SLAB = 1024
+_SLAB_WORK_RATIO = 100
+# Largest dense copy of the codes (concepts x features) the slabs may hold.
+_SLAB_BYTES = 1 << 29
 # Rows per tile of the blocked transposed copy that fills the co-occurrence matrix.
 _TILE = 128
 # Largest dense co-occurrence matrix kept per checkpoint (16,384 features as uint16: 512 MiB).
@@ -393,20 +400,24 @@ def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
     with one entry per co-occurring pair. Only AND pairs that can still enter the capped
     candidate list are extracted (:meth:`_PairKeeper.add_block`)."""
     n_total, f = x.shape
-    xt = sp.csr_array(x.T)
-    need_dep, lim_pair = (v.astype(np.int32) for v in _feature_limits(n, cfg))
+    need_dep, lim_pair = _feature_limits(n, cfg)
+    # in the counts' own type: a count is at most its features' n < n_total, so a need
+    # above n + 1 is as unreachable as n + 1
+    need_dep = np.minimum(need_dep, n + 1).astype(cooc.dtype)
+    lim_pair = lim_pair.astype(cooc.dtype)
     deps: list[np.ndarray] = []
     keeper = _PairKeeper(n, cfg)
     step = max(1, _BLOCK_NNZ // f)
+    upper_rows = _upper_rows(x, cooc.dtype)
     for s in range(0, f, step):
         blk = slice(s, min(s + step, f))
-        dense = (xt[blk] @ x[:, s:]).toarray()
         # rows filled whole and in order (the lower part copied from the rows above, in
         # tiles that stay in cache): a column-block write of the transpose would
         # first-touch pages out of order, slowly
         for t in range(0, s, _TILE):
             cooc[blk, t:t + _TILE] = cooc[t:t + _TILE, blk].T
-        cooc[blk, s:] = dense
+        dense = cooc[blk, s:]
+        upper_rows(blk, dense)
         rows, cols = np.arange(blk.start, blk.stop), np.arange(s, f)
         nr = rows.size
         upper = np.triu(np.ones((nr, nr), dtype=bool), 1)  # of the block's diagonal square
@@ -425,6 +436,44 @@ def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
     pi, pj, nij, capped = keeper.result()
     return _Candidates(_stack(_dual_cooc(cooc, n, n_total, cfg)), _stack(deps), (pi, pj, nij),
                        capped, cooc)
+
+
+def _upper_rows(x: sp.csc_array, dtype: np.dtype) -> Callable[[slice, np.ndarray], None]:
+    """A function writing rows ``blk`` of ``X.T @ X`` from column ``blk.start`` on into a
+    dense array ``out`` of ``dtype`` (which must hold every count; partial sums only grow).
+
+    Two exact ways, the faster one by their work: the sparse product (sum over concepts of
+    (active features)^2 / 2 steps of index bookkeeping, then made dense), or the block's
+    rows of X.T (sparse) times X's columns in dense slabs of _SLAB columns (nnz(X) x
+    features / 2 vectorised adds, a slab staying in cache): the second needs X dense (at
+    most _SLAB_BYTES) and wins unless the codes are very sparse
+    (bench/bench_structure_speed.py).
+    """
+    n_total, f = x.shape
+    xt = sp.csr_array(x.T)
+    k = np.diff(sp.csr_array(x).indptr).astype(np.float64)
+    if (n_total * f * np.dtype(dtype).itemsize > _SLAB_BYTES
+            or float(x.nnz) * f > _SLAB_WORK_RATIO * float(k @ k)):
+        def sparse_rows(blk: slice, out: np.ndarray) -> None:
+            out[...] = (xt[blk] @ x[:, blk.start:]).toarray()
+        return sparse_rows
+    xr = sp.csr_array(x)
+    row = np.repeat(np.arange(n_total), np.diff(xr.indptr))
+    slabs = []
+    for j in range(0, f, _SLAB):
+        sel = (xr.indices >= j) & (xr.indices < j + _SLAB)
+        slab = np.zeros((n_total, min(_SLAB, f - j)), dtype=dtype)
+        slab[row[sel], xr.indices[sel] - j] = xr.data[sel]
+        slabs.append(slab)
+
+    def slab_rows(blk: slice, out: np.ndarray) -> None:
+        a = sp.csr_array(xt[blk].astype(dtype))
+        for j in range(blk.start // _SLAB, len(slabs)):
+            lo = max(j * _SLAB, blk.start)  # the first slab may start left of the block
+            out[:, lo - blk.start:(j + 1) * _SLAB - blk.start] = (a @ slabs[j])[
+                :, lo - j * _SLAB:]
+
+    return slab_rows
 
 
 def _new_cooc(n_total: int, f: int) -> np.ndarray | None:
