@@ -65,10 +65,11 @@ def same(a: structure.StepStructure, b: structure.StepStructure) -> bool:
             and a.triad_pairs_capped == b.triad_pairs_capped)
 
 
-def checkpoints(data: str, n_features: int, n_concepts: int, n: int) -> list[sp.csr_array]:
+def checkpoints(data: str, n_features: int, n_concepts: int, n: int, density: float
+                ) -> list[sp.csr_array]:
     if data == "drifting":
-        return list(drifting_stack(n, n_concepts, n_features, density=0.02).codes)
-    return [planted_codes(n_concepts, n_features, 0.02, s) for s in range(n)]
+        return list(drifting_stack(n, n_concepts, n_features, density=density).codes)
+    return [planted_codes(n_concepts, n_features, density, s) for s in range(n)]
 
 
 def cpu(fn, *args):  # noqa: ANN001, ANN201 - a timing helper
@@ -82,6 +83,7 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", default=["4096x1250"], help="FEATURESxCONCEPTS")
     p.add_argument("--data", nargs="+", choices=("drifting", "planted"),
                    default=["drifting", "planted"])
+    p.add_argument("--density", type=float, default=0.02)
     p.add_argument("--checkpoints", type=int, default=2, help="checkpoints timed per size")
     p.add_argument("--baseline", default=BASELINE, help="git revision of the baseline")
     args = p.parse_args()
@@ -95,7 +97,7 @@ def main() -> None:
             f, c = (int(v) for v in size.lower().split("x"))
             for data in args.data:
                 t_new, t_old, ok, found = [], [], True, 0
-                for x in checkpoints(data, f, c, args.checkpoints):
+                for x in checkpoints(data, f, c, args.checkpoints, args.density):
                     a, t_a = cpu(base.detect_step, x, base.StructureConfig())
                     b, t_b = cpu(structure.detect_step, x, cfg)
                     t_old.append(t_a)
@@ -104,7 +106,7 @@ def main() -> None:
                     found += sum(int(getattr(b, k)["p"].size)
                                  for k in ("duals", "dependencies", "triads"))
                 old, new = float(np.mean(t_old)), float(np.mean(t_new))
-                print(f"{f} x {c} {data:<9} baseline {old:6.2f} s  now {new:6.2f} s CPU per "
+                print(f"{f} x {c} at {args.density:g} {data:<9} baseline {old:6.2f} s  now {new:6.2f} s CPU per "
                       f"checkpoint  (now / baseline {new / old:.2f})  relations {found}  "
                       f"identical {ok}  load {os.getloadavg()[0]:.1f}", flush=True)
 

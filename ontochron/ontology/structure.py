@@ -616,9 +616,11 @@ def _triad_counts_bits(x: sp.csc_array, cooc: np.ndarray, n: np.ndarray, pi: np.
         ok[np.arange(g.shape[0]), np.arange(s, s + g.shape[0])] = False
         elig[s:s + step, :(f + 7) // 8] = np.packbits(ok, axis=1, bitorder="little")
     # concept bitsets of every feature, 64 concepts per word
-    dense_t = sp.csr_array(x.T).astype(bool).toarray()
-    pad = (-dense_t.shape[1]) % 64
-    bits = np.packbits(np.pad(dense_t, ((0, 0), (0, pad))), axis=1).view(np.uint64)
+    xc = sp.csc_array(x)  # features' concept lists: csc columns
+    on = xc.data != 0
+    dense_t = np.zeros((f, (x.shape[0] + 63) // 64 * 64), dtype=bool)  # padded to words
+    dense_t[np.repeat(np.arange(f), np.diff(xc.indptr))[on], xc.indices[on]] = True
+    bits = np.packbits(dense_t, axis=1).view(np.uint64)
     del dense_t
     for s in range(0, pi.size, step):
         a, b = pi[s:s + step], pj[s:s + step]
