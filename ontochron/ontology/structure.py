@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +48,15 @@ _EPS = 1e-9
 _BLOCK_NNZ = 1 << 24
 # Uncapped AND candidate pairs above which detect_step warns (each costs ~n_ij x row size).
 _MANY_PAIRS = 2_000_000
+# Columns per dense slab of X in the co-occurrence product (a slab of 5,000 concepts as
+# uint16 is 10 MiB), and the ratio of the slab product's adds to the sparse product's steps
+# below which the slabs are used (both take about as long at ~200: 2 CPUs of 2025, scipy 1.17).
+_SLAB = 1024
+_SLAB_WORK_RATIO = 100
+# Largest dense copy of the codes (concepts x features) the slabs may hold.
+_SLAB_BYTES = 1 << 29
+# Rows per tile of the blocked transposed copy that fills the co-occurrence matrix.
+_TILE = 128
 # Largest dense co-occurrence matrix kept per checkpoint (16,384 features as uint16: 512 MiB).
 _DENSE_COOC_BYTES = 1 << 31
 
@@ -231,6 +240,10 @@ class _PairKeeper:
             ok[small] = _log_binom(pop, nij[small]) >= -math.log(self.alpha) - _EPS
             i, j, nij = i[ok], j[ok], nij[ok]
         self.total += int(i.size)
+        self._take(i, j, nij)
+
+    def _take(self, i: np.ndarray, j: np.ndarray, nij: np.ndarray) -> None:
+        """Keep pairs that passed every filter (all of them, or the best ``cap``)."""
         if self.cap is None:
             self.parts.append(np.stack([i, j, nij]).astype(np.int64))
             return
@@ -240,6 +253,40 @@ class _PairKeeper:
             h = h[:, self._top(h)]
             self.floor = int(h[2].min()) if h.shape[1] else self.floor
         self.held = h
+
+    def add_block(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray,
+                  pair: np.ndarray) -> None:
+        """:meth:`add` for a dense block: ``pair`` (rows x cols, changed in place) marks the
+        pairs that passed the AND filters, ``counts`` holds their n_ij; only the pairs that
+        can still enter a capped list are extracted."""
+        sr, sc = np.flatnonzero(self.small[rows]), np.flatnonzero(self.small[cols])
+        if sr.size and sc.size:  # Tarone, as in add
+            a, b = np.nonzero(pair[np.ix_(sr, sc)])
+            a, b = sr[a], sc[b]
+            nij = counts[a, b].astype(np.int64)
+            bad = _log_binom(self.n[rows[a]] + self.n[cols[b]] - nij, nij) \
+                < -math.log(self.alpha) - _EPS
+            pair[a[bad], b[bad]] = False
+        if self.cap is not None:
+            self.total += int(np.count_nonzero(pair))
+            if self.cap == 0:
+                return
+            if self.floor >= 0:
+                pair &= counts > self.floor
+            # a pair needs n_ij > floor, and at least the block's cap-th largest n_ij (the
+            # block alone has cap pairs at or above it, and ties rank by (i, j))
+            least = self.floor + 1
+            vals = counts[pair]
+            if vals.size > self.cap:  # counts are small integers: a histogram finds it
+                above = np.cumsum(np.bincount(vals)[::-1])  # pairs at >= (top - index)
+                least = max(least, int(above.size - 1 - np.searchsorted(above, self.cap)))
+            if least > 0:
+                pair &= counts >= least
+            a, b = np.nonzero(pair)
+        else:
+            a, b = np.nonzero(pair)
+            self.total += int(a.size)
+        self._take(rows[a], cols[b], counts[a, b].astype(np.int64))
 
     def _top(self, h: np.ndarray) -> np.ndarray:
         """Indices of the ``cap`` best columns of h by (-n_ij, i, j), in linear time."""
@@ -313,22 +360,21 @@ def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _
     Any two features can form a dependency or an AND pair, so every pair's count is needed:
     the work is that of the product, sum over concepts of (active features)^2 / 2, with row
     blocks keeping memory bounded. Each unordered pair is seen once and tested as a
-    dependency in both directions.
+    dependency in both directions. When the dense co-occurrence matrix fits
+    (:func:`_new_cooc`) the filters run on dense blocks (:func:`_candidates_dense`).
     """
     n_total, f = x.shape
+    cooc = _new_cooc(n_total, f)
+    if cooc is not None:
+        return _candidates_dense(x, n, cfg, cooc)
     xt = sp.csr_array(x.T)
     need_dep, lim_pair = (v.astype(np.int32) for v in _feature_limits(n, cfg))
     deps: list[np.ndarray] = []
     keeper = _PairKeeper(n, cfg)
-    cooc = _new_cooc(n_total, f)
     row_bound = np.asarray(xt @ np.asarray(x.sum(axis=1)).ravel(), dtype=np.int64)
     row_bound = np.minimum(row_bound, f - np.arange(f))
     for blk in _row_blocks(f, row_bound):
         g = xt[blk] @ x[:, blk.start:]
-        if cooc is not None:  # both halves: the block covers columns >= blk.start
-            dense = g.toarray()
-            cooc[blk, blk.start:] = dense
-            cooc[blk.start:, blk] = dense.T
         # int32 throughout: these arrays have one entry per co-occurring pair of the block.
         sel = np.flatnonzero(g.data >= cfg.min_support)
         cnt = g.data[sel].astype(np.int32, copy=False)
@@ -343,8 +389,91 @@ def _candidates_scipy(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig) -> _
         pair = cnt <= np.minimum(lim_pair[row], lim_pair[col])
         keeper.add(row[pair], col[pair], cnt[pair])
     pi, pj, nij, capped = keeper.result()
-    duals = _dual_cooc(cooc, n, n_total, cfg) if cooc is not None else _dual_dense(x, n, cfg)
-    return _Candidates(_stack(duals), _stack(deps), (pi, pj, nij), capped, cooc)
+    return _Candidates(_stack(_dual_dense(x, n, cfg)), _stack(deps), (pi, pj, nij), capped)
+
+
+def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
+                      cooc: np.ndarray) -> _Candidates:
+    """:func:`_candidates_scipy` with the dense co-occurrence matrix ``cooc`` filled (both
+    halves) and the filters run on dense row blocks of it: at the densities where the matrix
+    is kept most pairs co-occur, so boolean masks over a block cost less than index arrays
+    with one entry per co-occurring pair. Only AND pairs that can still enter the capped
+    candidate list are extracted (:meth:`_PairKeeper.add_block`)."""
+    n_total, f = x.shape
+    need_dep, lim_pair = _feature_limits(n, cfg)
+    # in the counts' own type: a count is at most its features' n < n_total, so a need
+    # above n + 1 is as unreachable as n + 1
+    need_dep = np.minimum(need_dep, n + 1).astype(cooc.dtype)
+    lim_pair = lim_pair.astype(cooc.dtype)
+    deps: list[np.ndarray] = []
+    keeper = _PairKeeper(n, cfg)
+    step = max(1, _BLOCK_NNZ // f)
+    upper_rows = _upper_rows(x, cooc.dtype)
+    for s in range(0, f, step):
+        blk = slice(s, min(s + step, f))
+        # rows filled whole and in order (the lower part copied from the rows above, in
+        # tiles that stay in cache): a column-block write of the transpose would
+        # first-touch pages out of order, slowly
+        for t in range(0, s, _TILE):
+            cooc[blk, t:t + _TILE] = cooc[t:t + _TILE, blk].T
+        dense = cooc[blk, s:]
+        upper_rows(blk, dense)
+        rows, cols = np.arange(blk.start, blk.stop), np.arange(s, f)
+        nr = rows.size
+        upper = np.triu(np.ones((nr, nr), dtype=bool), 1)  # of the block's diagonal square
+        for row_child, need in ((True, need_dep[rows, None]), (False, need_dep[None, cols])):
+            m = dense >= need
+            m[:, :nr] &= upper
+            if m.any():  # dependencies are rare: skip the index pass when there is none
+                r, c = np.nonzero(m)
+                child, parent = (rows[r], cols[c]) if row_child else (cols[c], rows[r])
+                deps.append(np.stack([child, parent, dense[r, c]]))
+        pair = dense >= cfg.min_support
+        pair[:, :nr] &= upper
+        pair &= dense <= lim_pair[rows, None]
+        pair &= dense <= lim_pair[None, cols]
+        keeper.add_block(rows, cols, dense, pair)
+    pi, pj, nij, capped = keeper.result()
+    return _Candidates(_stack(_dual_cooc(cooc, n, n_total, cfg)), _stack(deps), (pi, pj, nij),
+                       capped, cooc)
+
+
+def _upper_rows(x: sp.csc_array, dtype: np.dtype) -> Callable[[slice, np.ndarray], None]:
+    """A function writing rows ``blk`` of ``X.T @ X`` from column ``blk.start`` on into a
+    dense array ``out`` of ``dtype`` (which must hold every count; partial sums only grow).
+
+    Two exact ways, the faster one by their work: the sparse product (sum over concepts of
+    (active features)^2 / 2 steps of index bookkeeping, then made dense), or the block's
+    rows of X.T (sparse) times X's columns in dense slabs of _SLAB columns (nnz(X) x
+    features / 2 vectorised adds, a slab staying in cache): the second needs X dense (at
+    most _SLAB_BYTES) and wins unless the codes are very sparse
+    (bench/bench_structure_speed.py).
+    """
+    n_total, f = x.shape
+    xt = sp.csr_array(x.T)
+    k = np.diff(sp.csr_array(x).indptr).astype(np.float64)
+    if (n_total * f * np.dtype(dtype).itemsize > _SLAB_BYTES
+            or float(x.nnz) * f > _SLAB_WORK_RATIO * float(k @ k)):
+        def sparse_rows(blk: slice, out: np.ndarray) -> None:
+            out[...] = (xt[blk] @ x[:, blk.start:]).toarray()
+        return sparse_rows
+    xr = sp.csr_array(x)
+    row = np.repeat(np.arange(n_total), np.diff(xr.indptr))
+    slabs = []
+    for j in range(0, f, _SLAB):
+        sel = (xr.indices >= j) & (xr.indices < j + _SLAB)
+        slab = np.zeros((n_total, min(_SLAB, f - j)), dtype=dtype)
+        slab[row[sel], xr.indices[sel] - j] = xr.data[sel]
+        slabs.append(slab)
+
+    def slab_rows(blk: slice, out: np.ndarray) -> None:
+        a = sp.csr_array(xt[blk].astype(dtype))
+        for j in range(blk.start // _SLAB, len(slabs)):
+            lo = max(j * _SLAB, blk.start)  # the first slab may start left of the block
+            out[:, lo - blk.start:(j + 1) * _SLAB - blk.start] = (a @ slabs[j])[
+                :, lo - j * _SLAB:]
+
+    return slab_rows
 
 
 def _new_cooc(n_total: int, f: int) -> np.ndarray | None:
@@ -480,15 +609,18 @@ def _triad_counts_bits(x: sp.csc_array, cooc: np.ndarray, n: np.ndarray, pi: np.
     low = int(need.min())
     elig = np.zeros((f, (f + 63) // 64 * 8), dtype=np.uint8)  # rows of whole uint64 words
     step = max(1, _BLOCK_NNZ // max(f, 1))
+    below = np.minimum(_ratio_below(n, thr), np.iinfo(cooc.dtype).max).astype(cooc.dtype)
     for s in range(0, f, step):
         g = cooc[s:s + step]
-        ok = (g >= low) & (g / n[s:s + step, None] < thr)
+        ok = (g >= low) & (g < below[s:s + step, None])  # n_ir / n_i < thr, in integers
         ok[np.arange(g.shape[0]), np.arange(s, s + g.shape[0])] = False
         elig[s:s + step, :(f + 7) // 8] = np.packbits(ok, axis=1, bitorder="little")
     # concept bitsets of every feature, 64 concepts per word
-    dense_t = sp.csr_array(x.T).astype(bool).toarray()
-    pad = (-dense_t.shape[1]) % 64
-    bits = np.packbits(np.pad(dense_t, ((0, 0), (0, pad))), axis=1).view(np.uint64)
+    xc = sp.csc_array(x)  # features' concept lists: csc columns
+    on = xc.data != 0
+    dense_t = np.zeros((f, (x.shape[0] + 63) // 64 * 64), dtype=bool)  # padded to words
+    dense_t[np.repeat(np.arange(f), np.diff(xc.indptr))[on], xc.indices[on]] = True
+    bits = np.packbits(dense_t, axis=1).view(np.uint64)
     del dense_t
     for s in range(0, pi.size, step):
         a, b = pi[s:s + step], pj[s:s + step]
@@ -511,6 +643,17 @@ def _triad_counts_bits(x: sp.csc_array, cooc: np.ndarray, n: np.ndarray, pi: np.
             cnt[c:c + 8192] = (pop.astype(ones.dtype) @ ones).astype(np.int64)
         keep = cnt >= need[s + k]
         yield (s + k[keep]).astype(np.int64), r[keep].astype(np.int64), cnt[keep]
+
+
+def _ratio_below(n: np.ndarray, thr: float) -> np.ndarray:
+    """Per feature the least integer k with k / n >= thr in float64 (so ``k' / n < thr``
+    exactly when ``k' < k``, the float division being monotone in k), for n >= 1."""
+    n = np.asarray(n, dtype=np.int64)
+    base = np.floor(thr * n.astype(np.float64)).astype(np.int64) - 2
+    k = base.copy()
+    for d in range(5):  # the boundary lies within 2 of thr * n
+        k += (base + d) / n < thr
+    return np.clip(k, 0, np.iinfo(np.int32).max)
 
 
 def _set_bits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
