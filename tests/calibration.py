@@ -149,9 +149,10 @@ def _overlay(x: np.ndarray, duals: list[tuple[int, int]],
 
 
 def overlay_tests(x: np.ndarray, duals: list[tuple[int, int]],
-                  deps: list[tuple[int, int]]) -> tuple:
+                  deps: list[tuple[int, int]], activity_strata: int | None = None) -> tuple:
     """(Overlay, its tests at step 0) for a one-checkpoint code and a hypothesis of
-    features ``f<i>`` with these duals and (child, parent) dependencies."""
+    features ``f<i>`` with these duals and (child, parent) dependencies; ``activity_strata``
+    overrides the analysis' setting (1: the plain Fisher tests of before strata)."""
     from ontochron.overlay.analysis import Overlay
     from ontochron.overlay.hypothesis import parse_hypothesis
     from ontochron.overlay.source import Intervals, OverlayData, _structure
@@ -162,8 +163,11 @@ def overlay_tests(x: np.ndarray, duals: list[tuple[int, int]],
     ont = analyze(stack, OntologyConfig(structure=False, connections=False), progress=False)
     z = np.zeros(0, dtype=np.int64)
     empty = {k: Intervals(z, z, z, z, {}) for k in ("dual", "dependency")}
-    od = OverlayData(from_ontology(ont), empty, np.full(f, -1, dtype=np.int64),
-                     _structure(ont.summary), "simulation")
+    cfg = _structure(ont.summary)
+    if activity_strata is not None:
+        cfg["activity_strata"] = activity_strata
+    od = OverlayData(from_ontology(ont), empty, np.full(f, -1, dtype=np.int64), cfg,
+                     "simulation")
     used = sorted({i for p in duals + deps for i in p})
     prims = []
     for i in used:
