@@ -149,9 +149,10 @@ def _overlay(x: np.ndarray, duals: list[tuple[int, int]],
 
 
 def overlay_tests(x: np.ndarray, duals: list[tuple[int, int]],
-                  deps: list[tuple[int, int]]) -> tuple:
+                  deps: list[tuple[int, int]], activity_strata: int | None = None) -> tuple:
     """(Overlay, its tests at step 0) for a one-checkpoint code and a hypothesis of
-    features ``f<i>`` with these duals and (child, parent) dependencies."""
+    features ``f<i>`` with these duals and (child, parent) dependencies; ``activity_strata``
+    overrides the analysis' setting (1: the plain Fisher tests of before strata)."""
     from ontochron.overlay.analysis import Overlay
     from ontochron.overlay.hypothesis import parse_hypothesis
     from ontochron.overlay.source import Intervals, OverlayData, _structure
@@ -162,8 +163,11 @@ def overlay_tests(x: np.ndarray, duals: list[tuple[int, int]],
     ont = analyze(stack, OntologyConfig(structure=False, connections=False), progress=False)
     z = np.zeros(0, dtype=np.int64)
     empty = {k: Intervals(z, z, z, z, {}) for k in ("dual", "dependency")}
-    od = OverlayData(from_ontology(ont), empty, np.full(f, -1, dtype=np.int64),
-                     _structure(ont.summary), "simulation")
+    cfg = _structure(ont.summary)
+    if activity_strata is not None:
+        cfg["activity_strata"] = activity_strata
+    od = OverlayData(from_ontology(ont), empty, np.full(f, -1, dtype=np.int64), cfg,
+                     "simulation")
     used = sorted({i for p in duals + deps for i in p})
     prims = []
     for i in used:
@@ -192,16 +196,18 @@ def overlay_null_rows(reps: int = REPS, n: int = 200, seed: int = 0) -> list[Row
 
 
 def overlay_power_rows(reps: int = 2, n: int = 200, seed: int = 0) -> list[Row]:
-    """A planted dual (f1 = not f0) and dependency (f3 on only with f2)."""
+    """A planted dual (f1 = not f0) and dependency (f3 on only with f2), among 8 more
+    independent features: the tests keep concept activity, and with the four planted
+    features alone a concept's activity would fix its bits (no evidence in any stratum)."""
     tp = tot = 0
     for r in range(reps):
         rng = np.random.default_rng([seed, 8, r])
-        x = rng.random((n, 4)) < 0.4
+        x = rng.random((n, 12)) < 0.4
         x[:, 1] = ~x[:, 0]
         x[:, 3] &= x[:, 2]
         got = _overlay(x, [(0, 1)], [(3, 2)])
         tp, tot = tp + len(got), tot + 2
-    return [Row("overlay (native test)", "planted dual and dependency", n, reps, 0,
+    return [Row("overlay (native test)", "planted dual and dependency (12 features)", n, reps, 0,
                 tp / tot, 0, tp)]
 
 

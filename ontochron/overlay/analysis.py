@@ -29,6 +29,7 @@ from ontochron.overlay.result import (
     Swap,
 )
 from ontochron.overlay.source import Intervals, OverlayData
+from ontochron.overlay.strata import StepStrata, Tables, lower_tail, step_strata, upper_tail
 
 Rel = tuple[str, str, str]  # (kind, a, b) by primitive name; dependency a = child
 
@@ -76,6 +77,20 @@ class _Run:
                          shape=(max(self.n_concepts, 1), features.size))
         return x, n, counts
 
+    def activity(self, step: int, counts: np.ndarray, n: int, min_support: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(non-empty present concepts, their activity, which features are tested) at
+        ``step``: the analysis' activity, a concept's features on among those it tests
+        (on in at least ``min_support`` of the ``n`` present concepts and not in all)."""
+        h = self.holding(step)
+        size = max(int(counts.size), int(self.feature.max()) + 1 if self.feature.size else 0)
+        tested = np.zeros(size, dtype=bool)
+        tested[:counts.size] = (counts >= min_support) & (counts < n)
+        rows = np.unique(self.concept[h])
+        on = h & tested[self.feature]
+        k = np.bincount(self.concept[on], minlength=max(self.n_concepts, 1))
+        return rows, k[rows], tested
+
 
 def present_counts(data: Any, concept: np.ndarray, vf: np.ndarray, vt: np.ndarray
                    ) -> np.ndarray:
@@ -103,11 +118,16 @@ def present_counts(data: Any, concept: np.ndarray, vf: np.ndarray, vt: np.ndarra
     return out
 
 
-def _pair_stats(n: int, na: int, nb: int, nab: int) -> dict[str, Any]:
-    """Counts, phi, confidence P(b|a) and both one-sided Fisher p-values of a 2x2 table."""
+def _pair_stats(n: int, na: int, nb: int, nab: int, p_upper: float | None = None,
+                p_lower: float | None = None) -> dict[str, Any]:
+    """Counts, phi, confidence P(b|a) and both one-sided p-values of a 2x2 table: the
+    activity-stratified ones when given (:meth:`Overlay.tests`), else the plain Fisher
+    tails (one stratum)."""
     den = na * nb * (n - na) * (n - nb)
     phi = (n * nab - na * nb) / math.sqrt(den) if den > 0 else float("nan")
-    if n > 0:
+    if p_upper is not None and p_lower is not None:
+        up, low = float(p_upper), float(p_lower)
+    elif n > 0:
         up = float(hypergeom_sf(np.array([nab]), n, np.array([na]), np.array([nb]))[0])
         low = float(hypergeom_sf(np.array([nb - nab]), n, np.array([n - na]),
                                  np.array([nb]))[0])
@@ -156,16 +176,30 @@ class Overlay:
     def tests(self, step: int) -> dict[Rel, dict[str, Any]]:
         """Counts and native statistics of every expected relation at ``step``, with BH over
         the expected relations (the hypothesis family) for the contradiction test and, where
-        the analysis lacks structure, for the native test itself."""
+        the analysis lacks structure, for the native test itself. p-values keep concept
+        activity as the analysis' do (:mod:`ontochron.overlay.strata`): upper tails within
+        total-activity strata, lower tails within rest-score strata."""
         x, n, counts = self.run.codes(step, self.features)
         co = (x.T @ x).toarray() if self.features.size else np.zeros((0, 0))
+        ii = np.array([self.col[a] for _, a, _ in self.expected], dtype=np.int64)
+        jj = np.array([self.col[b] for _, _, b in self.expected], dtype=np.int64)
+        ss = self._strata(step, x, n, counts) if n > 0 and ii.size else None
+        tabs: dict[str, Tables] = {}
+        if ss is not None:
+            tabs = {"upper": ss.tables(ii, jj, rest=False), "lower": ss.tables(ii, jj, rest=True)}
+            nab = co[ii, jj].astype(np.int64)
+            p_up = upper_tail(nab, *tabs["upper"])
+            p_low = lower_tail(nab, *tabs["lower"])
         out: dict[Rel, dict[str, Any]] = {}
-        for kind, a, b in self.expected:
+        for r, (kind, a, b) in enumerate(self.expected):
             i, j = self.col[a], self.col[b]
-            st = _pair_stats(n, int(co[i, i]), int(co[j, j]), int(co[i, j]))
+            st = _pair_stats(n, int(co[i, i]), int(co[j, j]), int(co[i, j]),
+                             *((p_up[r], p_low[r]) if ss is not None else ()))
             # contradiction: a dual positively associated, a dependency negatively
             st["p_contra"] = st["p_upper"] if kind == "dual" else st["p_lower"]
-            st["p_native"] = self._native_p(kind, st)
+            side = "lower" if kind == "dual" else "upper"
+            st["p_native"] = self._native_p(
+                kind, st, tuple(t[r:r + 1] for t in tabs[side]) if tabs else None)
             out[(kind, a, b)] = st
         m = len(out)
         if m:
@@ -183,13 +217,24 @@ class Overlay:
             s["q_native"] = float(v)
         return out
 
-    def _native_p(self, kind: str, st: dict[str, Any]) -> float | None:
+    def _strata(self, step: int, x: sp.csr_array, n: int, counts: np.ndarray
+                ) -> StepStrata | None:
+        """Activity strata of the concepts present at ``step`` (None: one stratum)."""
+        rows, k, tested = self.run.activity(step, counts, n, int(self.cfg["min_support"]))
+        return step_strata(x, rows, k, n, tested[self.features],
+                           int(self.cfg.get("activity_strata", 16)))
+
+    def _native_p(self, kind: str, st: dict[str, Any], tables: Tables | None = None
+                  ) -> float | None:
         """The native test's p-value given that the relation passed its effect filter
         (None when it did not: not in the family). The filter is a cut on n_ab for fixed
         margins (dual: phi <= dual_max_phi, i.e. n_ab <= c; dependency: n_ab >=
         min_support and P(parent | child) >= dep_confidence, i.e. n_ab >= c), so
-        p = P(N_ab beyond n_ab) / P(N_ab beyond c) under the hypergeometric law of the
-        2 x 2 table: uniform given the selection, which keeps BH over the selected valid."""
+        p = P(N_ab beyond n_ab) / P(N_ab beyond c) under the law of N_ab given the margins:
+        the hypergeometric of the 2 x 2 table, or with activity strata (``tables``: the
+        per-stratum margins, rest score for a dual, total activity for a dependency) the
+        sum of the strata's hypergeometrics, whose margins fix the total ones, so the cut
+        is the same. Uniform given the selection, which keeps BH over the selected valid."""
         n, na, nb, nab = st["n"], st["n_a"], st["n_b"], st["n_ab"]
         if n <= 0 or na == 0 or nb == 0 or na == n or nb == n:
             return None
@@ -199,16 +244,24 @@ class Overlay:
             cut = math.floor((t * den + na * nb) / n + 1e-9)
             if nab > cut:
                 return None
-            # lower tails P(N_ab <= x) = P(N_a(not b) >= n_b - x)
-            low = hypergeom_sf(np.array([nb - nab, nb - cut]), n, np.array([n - na] * 2),
-                               np.array([nb] * 2))
+            if tables is not None:
+                low = lower_tail(np.array([nab, cut]), *(np.repeat(v, 2, axis=0)
+                                                         for v in tables))
+            else:
+                # lower tails P(N_ab <= x) = P(N_a(not b) >= n_b - x)
+                low = hypergeom_sf(np.array([nb - nab, nb - cut]), n,
+                                   np.array([n - na] * 2), np.array([nb] * 2))
         else:
             cut = max(int(self.cfg["min_support"]),
                       math.ceil(float(self.cfg["dep_confidence"]) * na - 1e-9))
             if nab < cut:
                 return None
-            low = hypergeom_sf(np.array([nab, cut]), n, np.array([na] * 2),
-                               np.array([nb] * 2))
+            if tables is not None:
+                low = upper_tail(np.array([nab, cut]), *(np.repeat(v, 2, axis=0)
+                                                         for v in tables))
+            else:
+                low = hypergeom_sf(np.array([nab, cut]), n, np.array([na] * 2),
+                                   np.array([nb] * 2))
         return float(min(low[0] / low[1], 1.0)) if low[1] > 0 else None
 
     def native_found(self, kind: str, st: dict[str, Any]) -> bool:

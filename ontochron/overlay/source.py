@@ -67,7 +67,7 @@ def _floats(values: list[Any] | None, n: int) -> np.ndarray:
 
 
 _DEFAULTS = {"alpha": 0.05, "min_support": 3, "dual_max_phi": -0.3, "dep_confidence": 0.9,
-             "at": "all"}
+             "at": "all", "activity_strata": 16}
 
 
 def _structure(summary: dict[str, Any]) -> dict[str, Any]:
