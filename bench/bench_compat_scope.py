@@ -7,6 +7,11 @@ output are all timed); reptimeline runs in this process on its list-of-lists inp
 that input is not timed). ``--structure-at last`` adds discovery on the last snapshot to both
 sides (reptimeline: ``BitDiscovery().discover(last snapshot, timeline)``). Prints one JSON.
 
+``--input json`` compares whole processes on the file both tools read: the codes are written
+once as reptimeline JSON, ontochron's CLI reads that file, and reptimeline runs as its own CLI
+(``python -m reptimeline --snapshots run.json``: start-up, ``json.load``, analysis, summary),
+its counts taken from the summary it prints.
+
     nice .venv/bin/python bench/bench_compat_scope.py
     nice .venv/bin/python bench/bench_compat_scope.py --structure-at last --size 300x256x20
     nice .venv/bin/python bench/bench_compat_scope.py --stream 40
@@ -51,10 +56,43 @@ def write_codes(path: Path, n: int, f: int, t: int, seed: int, density: float) -
     save_npz([Snapshot.create(s, c, x) for s, c, x in generate(n, f, t, seed, density)], path)
 
 
-def run_cli(npz: Path, out: Path, structure_at: str) -> tuple[float, dict]:
+def write_json(path: Path, n: int, f: int, t: int, seed: int, density: float) -> None:
+    """The benchmark's codes as one reptimeline JSON file (the file reptimeline's CLI reads)."""
+    from ontochron.ingest.readers import save_reptimeline_json
+    from ontochron.ingest.snapshot import Snapshot
+
+    save_reptimeline_json([Snapshot.create(s, c, x) for s, c, x in generate(n, f, t, seed, density)],
+                          path)
+
+
+_SUMMARY_LINES = {"births": "Bit births", "deaths": "Bit deaths",
+                  "connections": "Connections formed", "phase_transitions": "Phase transitions"}
+
+
+def run_reptimeline_cli(path: Path) -> dict:
+    """Wall seconds of one whole ``python -m reptimeline --snapshots FILE`` process, and the
+    counts of the summary it prints."""
+    import re
+
+    cmd = [sys.executable, "-m", "reptimeline", "--snapshots", str(path)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"reptimeline failed (exit {proc.returncode}): {proc.stderr.strip()}")
+    res: dict = {"total_s": wall}
+    for key, label in _SUMMARY_LINES.items():
+        m = re.search(rf"^\s*{label}:\s+(\d+)\s*$", proc.stdout, re.M)
+        if m is None:
+            raise SystemExit(f"reptimeline's summary has no '{label}' line")
+        res[key] = int(m.group(1))
+    return res
+
+
+def run_cli(data: Path, out: Path, structure_at: str) -> tuple[float, dict]:
     """Wall seconds of one whole ``ontochron analyze`` process, and its summary.json."""
     scope = ["--no-structure"] if structure_at == "none" else ["--structure-at", structure_at]
-    cmd = [sys.executable, "-m", "ontochron", "analyze", str(npz), "--compat", "reptimeline",
+    cmd = [sys.executable, "-m", "ontochron", "analyze", str(data), "--compat", "reptimeline",
            *scope, "--out", str(out), "--quiet"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -160,6 +198,9 @@ def main() -> None:
                    help="none: --no-structure; last: discovery on the last snapshot too")
     p.add_argument("--repeat", type=int, default=3,
                    help="CLI processes to time (the median counts); reptimeline runs once")
+    p.add_argument("--input", choices=("npz", "json"), default="npz",
+                   help="npz: ontochron reads an npz, reptimeline runs in-process on built "
+                        "snapshots; json: both read one reptimeline JSON as whole CLI processes")
     p.add_argument("--stream", type=int, default=0, metavar="K",
                    help="time the triad permutation stream on K blocks instead")
     args = p.parse_args()
@@ -170,21 +211,33 @@ def main() -> None:
         res["load_after"] = os.getloadavg()
         print(json.dumps(res))
         return
+    if args.input == "json" and args.structure_at != "none":
+        p.error("--input json times the lifecycle scope only (--structure-at none)")
     res: dict = {"size": args.size, "density": args.density, "seed": args.seed,
-                 "structure_at": args.structure_at, "load_before": os.getloadavg()}
+                 "structure_at": args.structure_at, "input": args.input,
+                 "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench_compat_scope_") as tmp:
-        npz = Path(tmp) / "run.npz"
-        write_codes(npz, n, f, t, args.seed, args.density)
+        if args.input == "json":
+            data = Path(tmp) / "run.json"
+            write_json(data, n, f, t, args.seed, args.density)
+            res["file_mb"] = round(data.stat().st_size / 1e6, 1)
+
+            def theirs_run() -> dict:
+                return run_reptimeline_cli(data)
+        else:
+            data = Path(tmp) / "run.npz"
+            write_codes(data, n, f, t, args.seed, args.density)
+
+            def theirs_run() -> dict:
+                return run_reptimeline(n, f, t, args.seed, args.density, args.structure_at)
         cli_s, summary = [], {}
         for k in range(max(1, args.repeat)):
             if k == 1:  # reptimeline between the first and later CLI runs
-                res["reptimeline"] = run_reptimeline(n, f, t, args.seed, args.density,
-                                                     args.structure_at)
-            wall, summary = run_cli(npz, Path(tmp) / f"out{k}", args.structure_at)
+                res["reptimeline"] = theirs_run()
+            wall, summary = run_cli(data, Path(tmp) / f"out{k}", args.structure_at)
             cli_s.append(wall)
         if "reptimeline" not in res:
-            res["reptimeline"] = run_reptimeline(n, f, t, args.seed, args.density,
-                                                 args.structure_at)
+            res["reptimeline"] = theirs_run()
     theirs = res["reptimeline"]
     keys = LIFECYCLE + (DISCOVERY if args.structure_at == "last" else ())
     res["cli_s"] = [round(v, 3) for v in cli_s]

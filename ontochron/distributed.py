@@ -32,6 +32,7 @@ CONNECT_TIMEOUT_S = float(os.environ.get("ONTOCHRON_DASK_CONNECT_TIMEOUT", "5"))
 #: Tasks in flight per worker thread: enough to keep workers busy while the client consumes
 #: results in step order, few enough that the client holds at most this many results.
 IN_FLIGHT_PER_THREAD = 2
+PRE_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
 
 
 def scheduler_address(scheduler: str | None) -> str | None:
@@ -193,6 +194,7 @@ def _lost(address: str, exc: BaseException) -> ClusterError:
 
 def _local_cluster(workers: int | None) -> Any:
     """A LocalCluster of ``workers`` single-threaded processes, without a dashboard."""
+    import dask.config
     from distributed import LocalCluster
 
     from ontochron.ontology.parallel import default_workers
@@ -200,8 +202,16 @@ def _local_cluster(workers: int | None) -> Any:
     n = default_workers() if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ClusterError(f"--workers must be an integer >= 1, got {n!r}")
-    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.CRITICAL)
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which switches off
+    # glibc's dynamic mmap threshold: every large numpy temporary is then a fresh mmap whose
+    # pages fault in again, and a checkpoint task costs 17-24 % more than without it
+    # (docs/scale.md, "Memory per worker"). None unsets it (distributed's own convention).
+    # No dashboard; the scheduler's small HTTP server (health, metrics) on a free local port,
+    # not Dask's default 8787, which warns when another cluster already holds it.
+    with dask.config.set({f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.CRITICAL,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 
 
 def _connect(address: str) -> Any:

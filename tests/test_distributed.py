@@ -423,3 +423,67 @@ def test_ingest_on_a_scheduler_writes_the_same_graph(dask_cluster, graph_store):
     here = dump(graph_store, "here")
     assert sum(here[0].values()) > 0 and sum(here[1].values()) > 0
     assert here == dump(graph_store, "there")
+
+
+def test_imap_keeps_at_most_window_tasks_ahead_and_counts_them(dask_cluster, capsys):
+    """The client never has more than ``window`` tasks submitted and not yet consumed (its
+    memory bound: results wait in order for the consumer), results come in input order, and
+    the progress bar counts the tasks done."""
+    import operator
+
+    from ontochron.distributed import Cluster
+
+    pulled = 0
+
+    def args():
+        nonlocal pulled
+        for i in range(12):
+            pulled += 1
+            yield (i,)
+
+    ahead = []
+    with _client(dask_cluster) as client:
+        out = []
+        for v in Cluster(client, dask_cluster).imap(operator.neg, args(), desc="negations",
+                                                    total=12, progress=True, window=3):
+            ahead.append(pulled - len(out))   # submitted, this one included, not yet consumed
+            out.append(v)
+            time.sleep(0.05)                   # a slow consumer: tasks finish meanwhile
+    assert out == [-i for i in range(12)]
+    assert max(ahead) == 3                     # the window is used, never exceeded
+    err = capsys.readouterr().err
+    assert "negations" in err and "12/12" in err
+
+
+def test_a_task_that_ends_every_worker_is_one_cluster_error():
+    """A task that kills each worker running it (here ``os._exit``; in practice out of
+    memory) ends in Dask's KilledWorker; the caller gets one ClusterError saying so, not
+    Dask's traceback, and the CLI turns that into one line and exit 2."""
+    import dask.config
+
+    from ontochron.distributed import open_cluster
+    from ontochron.errors import ClusterError
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            open_cluster("local", workers=1) as cluster:
+        assert cluster is not None
+        with pytest.raises(ClusterError, match="ended every worker that ran it"):
+            list(cluster.imap(os._exit, [(3,)], desc="exits"))
+        # the cluster is still usable afterwards (the nanny restarted the worker)
+        assert list(cluster.imap(abs, [(-2,), (-5,)], desc="abs")) == [2, 5]
+
+
+def test_local_cluster_workers_run_without_dasks_trim_threshold():
+    """``--scheduler local`` starts its workers without Dask's MALLOC_TRIM_THRESHOLD_ (it
+    makes every large numpy temporary a fresh mmap: tasks 17-24 % slower, docs/scale.md),
+    keeps the single-threaded BLAS settings, and leaves the caller's Dask config as it was."""
+    import dask.config
+
+    from ontochron.distributed import open_cluster
+
+    before = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    with open_cluster("local", workers=1) as cluster:
+        env = cluster.client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                                          os.environ.get("OMP_NUM_THREADS")))
+    assert list(env.values()) == [(None, "1")]
+    assert dict(dask.config.get("distributed.nanny.pre-spawn-environ")) == before

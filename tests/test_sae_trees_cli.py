@@ -1,6 +1,6 @@
 """The libraries' own trees on the command line: a checkpoint folder holding several SAEs
 (dictionary_learning ``trainer_<i>/``) needs ``--sae``, and the error lists the candidates;
-``lineage``, ``compare`` and ``verify`` read the picked SAE."""
+``lineage``, ``compare``, ``verify``, ``analyze`` and ``ingest`` read the picked SAE."""
 
 from __future__ import annotations
 
@@ -51,3 +51,39 @@ def test_verify_reads_a_sparsify_tree(tmp_path):
              "--json", str(tmp_path / "v.json"), "--quiet")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "v.json").read_text().count('"feature"') == 4
+
+
+def _tree_run_with_probes(root: Path) -> Path:
+    """Two checkpoints, each the dictionary_learning tree of six trainers, plus the probe
+    activations ``analyze``/``ingest`` encode with the picked SAE."""
+    rng = np.random.default_rng(1)
+    concepts = np.array([f"c{i}" for i in range(24)])
+    acts = (rng.standard_normal((24, 16)) + 0.3).astype(np.float32)
+    for step in (100, 200):
+        shutil.copytree(FIX / "dictionary_learning" / "all", root / f"step_{step}")
+        np.savez(root / f"step_{step}" / "probe_activations.npz", concepts=concepts,
+                 activations=acts)
+    return root
+
+
+def test_analyze_and_ingest_with_sae(tmp_path, graph_store):
+    import json
+
+    from ontochron.cli import main as cli_main
+    from ontochron.graph.ingest import ingest
+
+    run = _tree_run_with_probes(tmp_path / "run")
+    out = tmp_path / "analysis"
+    r = _cli("analyze", str(run), "--out", str(out), "--quiet", "--no-structure")
+    assert r.returncode == 2 and "trainer_0, trainer_1" in r.stderr and "--sae" in r.stderr
+    assert not out.exists()
+    assert cli_main(["analyze", str(run), "--out", str(out), "--quiet", "--no-structure",
+                     "--sae", "trainer_1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_concepts"] == 24 and summary["lineage"]["counts"]["continue"] > 0
+    # the same SAE picked through the Python API's ingest writes the same lineages
+    report = ingest(run, run="tree", store=graph_store, progress=False,
+                    config={"structure": False}, lineage_options={"sae": "trainer_1"})
+    assert report.changed > 0
+    n = graph_store.run("MATCH (f:Feature) WHERE f.run_id = 'tree' RETURN count(f) AS n")[0]["n"]
+    assert n == summary["lineage"]["lineages"]
