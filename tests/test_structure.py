@@ -240,6 +240,26 @@ def test_triad_hand_case():
     assert t["support"][0] == 20
 
 
+def test_or_gate_p_vectorised_equals_one_test_at_a_time():
+    """Many tests at once (several chunks, count pairs shared across them, zero counts)
+    give the same floats as each test alone, and agree with the cell-by-cell reference."""
+    from ontochron.ontology.structure import or_gate_p
+
+    rng = np.random.default_rng(3)
+    n = 700
+    nij = rng.integers(1, 25, n)
+    nijr = rng.integers(0, nij + 1)
+    n_io, n_jo = rng.integers(0, 30, n), rng.integers(0, 30, n)
+    r_io, r_jo = rng.integers(0, n_io + 1), rng.integers(0, n_jo + 1)
+    together = or_gate_p(nij, nijr, n_io, r_io, n_jo, r_jo)
+    alone = np.array([or_gate_p(*(v[k:k + 1] for v in (nij, nijr, n_io, r_io, n_jo, r_jo)))[0]
+                      for k in range(n)])
+    assert np.array_equal(together, alone)
+    for k in rng.choice(n, 5, replace=False):
+        ref = or_reference(*(int(v[k]) for v in (nij, nijr, n_io, r_io, n_jo, r_jo)))
+        assert together[k] == pytest.approx(ref, rel=1e-9, abs=1e-12)
+
+
 def test_few_concepts_cannot_tell_and_from_noisy_or():
     # 5 concepts with both inputs, all with r; 1 of 5 with one input has r. Fisher's
     # "both vs exactly one" test is significant (p = 0.007, the old triad test), but a

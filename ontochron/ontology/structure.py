@@ -841,14 +841,22 @@ def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only:
         for v in (nij, nijr, n_i_only, r_i_only, n_j_only, r_j_only))
     g = _OR_GRID
     lo, hi = g[:-1], g[1:]
+    rate = 1.0 - (1.0 - hi[:, None]) * (1.0 - hi[None, :])  # OR rate at the high corner
+    # the OR tail depends on (nij, nijr) only, and the rate grid is symmetric: each distinct
+    # count pair's tail is computed once at each distinct rate (tests sorted by their pair,
+    # so a chunk holds few distinct pairs; the products below are the same floats)
+    rates, rate_at = np.unique(rate, return_inverse=True)
+    order = np.lexsort((nijr, nij))
     out = np.ones(nij.size, dtype=np.float64)
     for s in range(0, nij.size, _OR_CHUNK):
-        sl = slice(s, s + _OR_CHUNK)
+        sl = order[s:s + _OR_CHUNK]
         fa = bdtr(r_i_only[sl, None], n_i_only[sl, None], lo[None, :])  # P(X <= x) at a
         fb = bdtr(r_j_only[sl, None], n_j_only[sl, None], lo[None, :])
-        rate = 1.0 - (1.0 - hi[:, None]) * (1.0 - hi[None, :])  # OR rate at the high corner
-        k = nijr[sl, None, None]
-        tail = np.where(k <= 0, 1.0, bdtrc(k - 1, nij[sl, None, None], rate[None]))
+        pairs, which = np.unique(np.stack([nij[sl], nijr[sl]], axis=1), axis=0,
+                                 return_inverse=True)
+        k = pairs[:, 1, None]
+        tails = np.where(k <= 0, 1.0, bdtrc(k - 1, pairs[:, 0, None], rates[None]))
+        tail = tails[:, rate_at.reshape(rate.shape)][which.reshape(-1)]
         u = (fa[:, :, None] * fb[:, None, :] * tail).max(axis=(1, 2))
         with np.errstate(divide="ignore"):
             ln = -np.log(np.maximum(u, 1e-300))
