@@ -101,3 +101,22 @@ def test_ingest_dictionary_run(tmp_path, graph_store):
     assert report.changed > 0
     run = graph_store.run("MATCH (r:Run {run_id: 'sae_run'}) RETURN r.n_features AS n, r.steps AS s")[0]
     assert run["n"] == N and run["s"] == [0, 100, 200]
+
+
+def test_probe_names_must_be_valid_unicode(tmp_path, capsys):
+    """A probe concept name with a lone surrogate is refused when the probe file is read
+    (one line naming the file, exit 2, nothing written), not by an encoder much later."""
+    write_probe_run(tmp_path / "run")
+    bad = tmp_path / "run" / "step_100" / "probe_activations.npz"
+    with np.load(bad) as z:
+        concepts, acts = z["concepts"].copy(), z["activations"]
+    concepts = concepts.astype(object)
+    concepts[1] = "concept_\udc80"
+    np.savez(bad, concepts=concepts.astype(str), activations=acts)
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(tmp_path / "run"), "--out", str(out), "--quiet",
+                 "--no-structure"]) == 2
+    err = capsys.readouterr().err
+    assert "probe_activations.npz" in err and "not valid Unicode" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()

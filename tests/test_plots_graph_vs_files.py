@@ -126,6 +126,36 @@ def test_lineage_plots_are_drawn_from_the_store(both, tmp_path, bolt_server, mon
     assert "phase transition" in events[1] and "lineage splits" in events[1]
 
 
+def test_lineage_pngs_from_the_store_are_drawn_not_placeholders(both, tmp_path, bolt_server,
+                                                                 monkeypatch):
+    """``plot --run --format png`` of a stored lineage run draws the lineage flow and the
+    drift heatmap from the graph: neither PNG is the "no lineage files" note."""
+    from ontochron.viz import common, drift, lineage
+
+    notes: list[str] = []
+
+    def spy(ax, text):  # noqa: ANN001
+        notes.append(text)
+        return common.empty_note(ax, text)
+
+    monkeypatch.setattr(lineage, "empty_note", spy)
+    monkeypatch.setattr(drift, "empty_note", spy)
+    monkeypatch.setenv("NEO4J_USERNAME", bolt_server.username)
+    monkeypatch.setenv("NEO4J_PASSWORD", bolt_server.password)
+    store = ["--store", bolt_server.bolt_uri, "--database", bolt_server.database]
+    assert main(["plot", "--run", "lineage run", *store, "--out", str(tmp_path / "p"),
+                 "--format", "png", "--quiet"]) == 0
+    for name in ("lineage", "drift"):
+        png = tmp_path / "p" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert notes == []
+    # the spy does see the note where there is no lineage (so its silence above means something)
+    import matplotlib.pyplot as plt
+
+    plt.close(lineage.png(replace(both[1], lineage=None)))
+    assert notes == [lineage._NO_LINEAGE]
+
+
 def test_report_states_the_null_and_thresholds_used(both):
     files, graph, _, _ = both
     for data in (files, graph):
