@@ -260,6 +260,28 @@ def test_or_gate_p_vectorised_equals_one_test_at_a_time():
         assert together[k] == pytest.approx(ref, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize(("start", "nr", "f"), [(0, 5, 40), (10, 7, 40), (33, 7, 40), (0, 6, 6)])
+def test_dependency_hits_equal_the_full_mask(start, nr, f):
+    """The pre-filtered search of a row block (square masked, the rest only where a row's or
+    column's largest count reaches the need) gives exactly the entries, in the order, of
+    comparing the whole block, for both directions, blocks at either end of the matrix
+    included."""
+    from ontochron.ontology.structure import _dependency_hits
+
+    rng = np.random.default_rng(start + nr + f)
+    dense = rng.integers(0, 40, (nr, f - start)).astype(np.uint16)
+    need_dep = rng.integers(0, 60, f).astype(np.uint16)
+    rows, cols = np.arange(start, start + nr), np.arange(start, f)
+    upper = np.triu(np.ones((nr, nr), dtype=bool), 1)
+    for row_child, need in ((True, need_dep[rows, None]), (False, need_dep[None, cols])):
+        m = dense >= need
+        m[:, :nr] &= upper
+        want = np.nonzero(m)
+        got = _dependency_hits(dense, need_dep, rows, cols, upper, row_child)
+        assert want[0].size > 0
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
 def test_few_concepts_cannot_tell_and_from_noisy_or():
     # 5 concepts with both inputs, all with r; 1 of 5 with one input has r. Fisher's
     # "both vs exactly one" test is significant (p = 0.007, the old triad test), but a

@@ -421,11 +421,9 @@ def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
         rows, cols = np.arange(blk.start, blk.stop), np.arange(s, f)
         nr = rows.size
         upper = np.triu(np.ones((nr, nr), dtype=bool), 1)  # of the block's diagonal square
-        for row_child, need in ((True, need_dep[rows, None]), (False, need_dep[None, cols])):
-            m = dense >= need
-            m[:, :nr] &= upper
-            if m.any():  # dependencies are rare: skip the index pass when there is none
-                r, c = np.nonzero(m)
+        for row_child in (True, False):
+            r, c = _dependency_hits(dense, need_dep, rows, cols, upper, row_child)
+            if r.size:
                 child, parent = (rows[r], cols[c]) if row_child else (cols[c], rows[r])
                 deps.append(np.stack([child, parent, dense[r, c]]))
         pair = dense >= cfg.min_support
@@ -436,6 +434,31 @@ def _candidates_dense(x: sp.csc_array, n: np.ndarray, cfg: StructureConfig,
     pi, pj, nij, capped = keeper.result()
     return _Candidates(_stack(_dual_cooc(cooc, n, n_total, cfg)), _stack(deps), (pi, pj, nij),
                        capped, cooc)
+
+
+def _dependency_hits(dense: np.ndarray, need_dep: np.ndarray, rows: np.ndarray,
+                     cols: np.ndarray, upper: np.ndarray, row_child: bool
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Entries (r, c) of a row block of the co-occurrence matrix above its diagonal whose
+    count reaches the child's need (the row's feature when ``row_child``, else the
+    column's), in row-major order. The block's diagonal square is masked whole; right of it
+    only the rows (columns) whose largest count reaches the need are compared: dependencies
+    are rare, so one max rules most of them out instead of a full comparison and scan."""
+    nr = upper.shape[0]
+    need_sq = need_dep[rows, None] if row_child else need_dep[None, cols[:nr]]
+    r0, c0 = np.nonzero((dense[:, :nr] >= need_sq) & upper)
+    rest = dense[:, nr:]
+    if row_child:
+        hit = np.flatnonzero(rest.max(axis=1, initial=0) >= need_dep[rows])
+        r1, c1 = np.nonzero(rest[hit] >= need_dep[rows[hit], None])
+        r1 = hit[r1]
+    else:
+        hit = np.flatnonzero(rest.max(axis=0, initial=0) >= need_dep[cols[nr:]])
+        r1, c1 = np.nonzero(rest[:, hit] >= need_dep[None, cols[nr:][hit]])
+        c1 = hit[c1]
+    r, c = np.concatenate([r0, r1]), np.concatenate([c0, c1 + nr])
+    order = np.lexsort((c, r))
+    return r[order], c[order]
 
 
 def _upper_rows(x: sp.csc_array, dtype: np.dtype) -> Callable[[slice, np.ndarray], None]:
