@@ -49,20 +49,14 @@ DISCOVERY = ("duals", "dependencies", "triads")
 
 
 def write_codes(path: Path, n: int, f: int, t: int, seed: int, density: float) -> None:
-    """The benchmark's codes as one npz (ontochron's layout)."""
+    """The benchmark's codes as one file: ontochron's npz layout, or reptimeline JSON (the
+    file reptimeline's CLI reads) for a ``.json`` path."""
     from ontochron.ingest import save_npz
-    from ontochron.ingest.snapshot import Snapshot
-
-    save_npz([Snapshot.create(s, c, x) for s, c, x in generate(n, f, t, seed, density)], path)
-
-
-def write_json(path: Path, n: int, f: int, t: int, seed: int, density: float) -> None:
-    """The benchmark's codes as one reptimeline JSON file (the file reptimeline's CLI reads)."""
     from ontochron.ingest.readers import save_reptimeline_json
     from ontochron.ingest.snapshot import Snapshot
 
-    save_reptimeline_json([Snapshot.create(s, c, x) for s, c, x in generate(n, f, t, seed, density)],
-                          path)
+    save = save_reptimeline_json if path.suffix == ".json" else save_npz
+    save([Snapshot.create(s, c, x) for s, c, x in generate(n, f, t, seed, density)], path)
 
 
 _SUMMARY_LINES = {"births": "Bit births", "deaths": "Bit deaths",
@@ -217,19 +211,15 @@ def main() -> None:
                  "structure_at": args.structure_at, "input": args.input,
                  "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench_compat_scope_") as tmp:
-        if args.input == "json":
-            data = Path(tmp) / "run.json"
-            write_json(data, n, f, t, args.seed, args.density)
-            res["file_mb"] = round(data.stat().st_size / 1e6, 1)
+        data = Path(tmp) / f"run.{args.input}"
+        write_codes(data, n, f, t, args.seed, args.density)
+        res["file_mb"] = round(data.stat().st_size / 1e6, 1)
 
-            def theirs_run() -> dict:
+        def theirs_run() -> dict:
+            if args.input == "json":
                 return run_reptimeline_cli(data)
-        else:
-            data = Path(tmp) / "run.npz"
-            write_codes(data, n, f, t, args.seed, args.density)
+            return run_reptimeline(n, f, t, args.seed, args.density, args.structure_at)
 
-            def theirs_run() -> dict:
-                return run_reptimeline(n, f, t, args.seed, args.density, args.structure_at)
         cli_s, summary = [], {}
         for k in range(max(1, args.repeat)):
             if k == 1:  # reptimeline between the first and later CLI runs

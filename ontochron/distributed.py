@@ -32,7 +32,6 @@ CONNECT_TIMEOUT_S = float(os.environ.get("ONTOCHRON_DASK_CONNECT_TIMEOUT", "5"))
 #: Tasks in flight per worker thread: enough to keep workers busy while the client consumes
 #: results in step order, few enough that the client holds at most this many results.
 IN_FLIGHT_PER_THREAD = 2
-PRE_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
 
 
 def scheduler_address(scheduler: str | None) -> str | None:
@@ -208,7 +207,7 @@ def _local_cluster(workers: int | None) -> Any:
     # (docs/scale.md, "Memory per worker"). None unsets it (distributed's own convention).
     # No dashboard; the scheduler's small HTTP server (health, metrics) on a free local port,
     # not Dask's default 8787, which warns when another cluster already holds it.
-    with dask.config.set({f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                             dashboard_address=None, silence_logs=logging.CRITICAL,
                             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})

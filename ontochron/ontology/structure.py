@@ -869,6 +869,7 @@ def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only:
     # count pair's tail is computed once at each distinct rate (tests sorted by their pair,
     # so a chunk holds few distinct pairs; the products below are the same floats)
     rates, rate_at = np.unique(rate, return_inverse=True)
+    rate_at = rate_at.reshape(rate.shape)  # flat or shaped, by numpy version
     order = np.lexsort((nijr, nij))
     out = np.ones(nij.size, dtype=np.float64)
     for s in range(0, nij.size, _OR_CHUNK):
@@ -879,7 +880,7 @@ def or_gate_p(nij: np.ndarray, nijr: np.ndarray, n_i_only: np.ndarray, r_i_only:
                                  return_inverse=True)
         k = pairs[:, 1, None]
         tails = np.where(k <= 0, 1.0, bdtrc(k - 1, pairs[:, 0, None], rates[None]))
-        tail = tails[:, rate_at.reshape(rate.shape)][which.reshape(-1)]
+        tail = tails[:, rate_at][which.reshape(-1)]
         u = (fa[:, :, None] * fb[:, None, :] * tail).max(axis=(1, 2))
         with np.errstate(divide="ignore"):
             ln = -np.log(np.maximum(u, 1e-300))
